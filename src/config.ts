@@ -1,0 +1,95 @@
+// Configuration from the environment (and an optional .env), validated once at start-up.
+import { z } from 'zod/v4';
+import { isValidTimeZone } from './domain/time';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const flag = z
+  .enum(['', '0', '1', 'true', 'false', 'yes', 'no'], { error: 'expected 1 or 0' })
+  .optional()
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+export const configSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .default('file:./data/duty-desk.db')
+    .refine((v) => /^(file:|postgres:\/\/|postgresql:\/\/)/.test(v), {
+      error: 'expected file:<path> for SQLite or postgres://… / postgresql://… for PostgreSQL',
+    }),
+  PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int({ error: 'expected a whole number' })
+    .min(0, { error: 'expected a port from 0 to 65535' })
+    .max(65535, { error: 'expected a port from 0 to 65535' })
+    .default(3000),
+  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xoxb-'), {
+    error: 'expected a bot token starting with xoxb-',
+  }),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xapp-'), {
+    error: 'expected an app-level token starting with xapp-',
+  }),
+  SLACK_API_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { error: 'expected a URL' }),
+  TEAMS_APP_ID: optionalString,
+  TEAMS_APP_PASSWORD: optionalString,
+  TEAMS_TENANT_ID: optionalString,
+  TEAMS_ANONYMOUS: flag,
+  MISSION_TIMEZONE: z
+    .string()
+    .trim()
+    .default('UTC')
+    .refine(isValidTimeZone, { error: 'expected an IANA time zone such as Europe/London' }),
+  BOOTSTRAP_ADMINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    ),
+  PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { error: 'expected a URL' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; error: string };
+
+/** Validates an environment; the error is one line naming the variable and what is expected. */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const r = configSchema.safeParse(env);
+  if (r.success) {
+    const c = r.data;
+    if (c.SLACK_BOT_TOKEN && !c.SLACK_SIGNING_SECRET && !c.SLACK_APP_TOKEN) {
+      return { ok: false, error: 'SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)' };
+    }
+    if ((c.SLACK_SIGNING_SECRET || c.SLACK_APP_TOKEN) && !c.SLACK_BOT_TOKEN) {
+      return { ok: false, error: 'SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set' };
+    }
+    if (Boolean(c.TEAMS_APP_ID) !== Boolean(c.TEAMS_APP_PASSWORD)) {
+      return { ok: false, error: `${c.TEAMS_APP_ID ? 'TEAMS_APP_PASSWORD' : 'TEAMS_APP_ID'}: TEAMS_APP_ID and TEAMS_APP_PASSWORD go together` };
+    }
+    return { ok: true, config: c };
+  }
+  const issue = r.error.issues[0];
+  const name = issue?.path.join('.') ?? 'environment';
+  return { ok: false, error: `${name}: ${issue?.message ?? 'invalid'}` };
+}
+
+export function slackEnabled(c: Config): boolean {
+  return Boolean(c.SLACK_BOT_TOKEN);
+}
+
+export function teamsEnabled(c: Config): boolean {
+  return Boolean(c.TEAMS_APP_ID) || c.TEAMS_ANONYMOUS;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://');
+}

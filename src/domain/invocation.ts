@@ -1,0 +1,40 @@
+// What an adapter hands to the dispatcher: who is asking, from where, and what.
+
+export type Platform = 'slack' | 'teams' | 'console';
+
+export interface Caller {
+  platform: Platform;
+  /** Slack: "TEAM:USER"; Teams: AAD object id; console: the handle. */
+  externalId: string;
+  /** Name the platform shows, used when nothing better is stored. */
+  displayName?: string;
+}
+
+export interface Origin {
+  /** Slack channel id, Teams conversation id; absent on the console. */
+  channelId?: string;
+  /** Slack team id or Teams tenant id. */
+  workspaceId?: string;
+}
+
+interface BaseInvocation {
+  caller: Caller;
+  origin: Origin;
+  requestId: string;
+}
+
+/** A typed command, e.g. "/duty member add handle=alee". Also what a button press runs. */
+export interface CommandInvocation extends BaseInvocation {
+  kind: 'command';
+  text: string;
+}
+
+/** A submitted form (Slack modal, Teams card, console prompts). */
+export interface FormInvocation extends BaseInvocation {
+  kind: 'form';
+  command: string;
+  values: Record<string, string | string[] | boolean | undefined>;
+  context?: string;
+}
+
+export type Invocation = CommandInvocation | FormInvocation;
