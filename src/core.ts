@@ -1,0 +1,36 @@
+// Wires the store, the commands and the dispatcher: everything but transport.
+import type { Config } from './config';
+import { commands } from './handlers';
+import { ensureBootstrapAdmins } from './handlers/bootstrap';
+import { createDispatcher } from './handlers/dispatcher';
+import type { ConversationStore, Dispatcher } from './handlers/ports';
+import type { Logger } from './logger';
+import { migrate } from './store/migrate';
+import { Store } from './store/store';
+
+export interface Core {
+  store: Store;
+  dispatcher: Dispatcher;
+  conversations: ConversationStore;
+  close(): Promise<void>;
+}
+
+export async function startCore(config: Config, logger: Logger, opts: { clock?: () => Date } = {}): Promise<Core> {
+  const { applied } = await migrate(config.DATABASE_URL);
+  if (applied.length) logger.info({ applied }, 'database migrations applied');
+  const store = Store.open(config.DATABASE_URL);
+  await ensureBootstrapAdmins(store, config.BOOTSTRAP_ADMINS, logger);
+  const dispatcher = createDispatcher({
+    store,
+    commands,
+    settings: { missionTimeZone: config.MISSION_TIMEZONE, ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}) },
+    logger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  return {
+    store,
+    dispatcher,
+    conversations: store.conversations,
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,52 @@
+// Start-up provisioning: BOOTSTRAP_ADMINS become admins, and the console has its operator.
+import { parseIdentitySpec, type IdentityRef } from '../domain/member';
+import type { Logger } from '../logger';
+import { systemMeta, type Store } from '../store/store';
+
+export const CONSOLE_HANDLE = 'console';
+
+function handleFor(i: IdentityRef): string {
+  const base = i.externalId.split(':').pop() ?? 'admin';
+  return `${i.platform}-${base}`.toLowerCase().replace(/[^a-z0-9._-]/g, '').slice(0, 32);
+}
+
+export async function ensureBootstrapAdmins(store: Store, specs: readonly string[], logger: Logger): Promise<void> {
+  for (const spec of specs) {
+    const identity = parseIdentitySpec(spec);
+    if (!identity) {
+      logger.warn({ entry: spec }, 'BOOTSTRAP_ADMINS: ignored an entry; expected slack:TEAM:USER, teams:<object id> or console:<handle>');
+      continue;
+    }
+    await store.change(systemMeta('bootstrap'), async (w) => {
+      const existing =
+        identity.platform === 'console'
+          ? await store.members.byHandle(identity.externalId.toLowerCase(), w.tx)
+          : await store.members.byIdentity(identity.platform, identity.externalId, w.tx);
+      if (existing) {
+        if (await store.members.grant(w, existing, 'admin', null)) logger.info({ member: existing.handle }, 'bootstrap admin granted');
+        return;
+      }
+      let handle = identity.platform === 'console' ? identity.externalId.toLowerCase() : handleFor(identity);
+      for (let n = 2; await store.members.byHandle(handle, w.tx); n++) handle = `${handleFor(identity).slice(0, 28)}-${n}`;
+      await store.members.create(
+        w,
+        {
+          handle,
+          displayName: `Admin (${identity.platform})`,
+          identities: identity.platform === 'console' ? [] : [identity],
+          roles: ['admin'],
+        },
+        null,
+      );
+      logger.info({ member: handle }, 'bootstrap admin created');
+    });
+  }
+}
+
+/** The console's default operator: the person at the server's terminal, an admin. */
+export async function ensureConsoleMember(store: Store): Promise<void> {
+  if (await store.members.byHandle(CONSOLE_HANDLE)) return;
+  await store.change(systemMeta('bootstrap'), (w) =>
+    store.members.create(w, { handle: CONSOLE_HANDLE, displayName: 'Console operator', roles: ['admin'] }, null),
+  );
+}

@@ -1,0 +1,288 @@
+// One entry for every adapter: parse, find the member, check roles (here and only here),
+// validate with the command's zod schema, run, and turn surprises into a reply with a ref.
+import { closest, distance } from 'fastest-levenshtein';
+import type { z } from 'zod/v4';
+import { splitArgs, tokenize } from '../domain/args';
+import type { CommandInvocation, Invocation } from '../domain/invocation';
+import type { Member } from '../domain/member';
+import { failure, type FormReply, type Reply } from '../domain/reply';
+import { describeAllowed, mayRun } from '../domain/roles';
+import { rolesLabel } from '../domain/member';
+import type { Logger } from '../logger';
+import type { Store } from '../store/store';
+import { CommandError, type AnyCommand, type CoreSettings, type RawArgs } from './command';
+import type { Dispatcher, Preview } from './ports';
+
+export const MAX_COMMAND_LENGTH = 4000;
+
+export interface DispatcherDeps {
+  store: Store;
+  commands: readonly AnyCommand[];
+  settings: CoreSettings;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+type Resolved =
+  | { ok: true; command: AnyCommand; args: RawArgs }
+  | { ok: false; reply: Reply };
+
+function words(key: string): string[] {
+  return key.split(' ');
+}
+
+export function usageLine(c: AnyCommand): string {
+  return `${c.usage}: ${c.summary}`;
+}
+
+/** Finds the command a text names, by its longest matching key; pure. */
+export function resolveText(commands: readonly AnyCommand[], text: string): Resolved {
+  if (text.length > MAX_COMMAND_LENGTH) {
+    return { ok: false, reply: failure('TOO_LONG', `That command is ${text.length} characters long; the limit is ${MAX_COMMAND_LENGTH}.`) };
+  }
+  const tok = tokenize(text.trim().replace(/^\//, ''));
+  if (!tok.ok) return { ok: false, reply: failure('BAD_SYNTAX', `Could not read that command: ${tok.error}.`) };
+  const tokens = tok.tokens;
+  if (tokens.length === 0) return { ok: false, reply: failure('EMPTY', 'Type a command, for example /duty help.') };
+  const lower = tokens.map((t) => t.toLowerCase());
+  let best: AnyCommand | undefined;
+  for (const c of commands) {
+    const w = words(c.key);
+    if (w.every((x, i) => lower[i] === x) && (!best || w.length > words(best.key).length)) best = c;
+  }
+  if (!best) return { ok: false, reply: unknownCommand(commands, lower) };
+  const rest = tokens.slice(words(best.key).length);
+  // "/duty member frob": the key matched only a prefix that is itself a group of subcommands.
+  const isGroup = commands.some((c) => c.key.startsWith(best.key + ' '));
+  if (isGroup && rest.length > 0 && !best.positional?.length && !best.rest) {
+    return { ok: false, reply: unknownCommand(commands, lower) };
+  }
+  const { positional, named } = splitArgs(rest);
+  const args: RawArgs = { ...named };
+  const names = best.positional ?? [];
+  for (let i = 0; i < positional.length; i++) {
+    const name = names[i];
+    if (name !== undefined) {
+      args[name] = positional[i];
+    } else if (best.rest) {
+      args[best.rest] = positional.slice(i).join(' ');
+      break;
+    } else {
+      return {
+        ok: false,
+        reply: failure('UNEXPECTED_ARGUMENT', `Unexpected "${(positional[i] ?? '').slice(0, 40)}". Usage: ${best.usage}`),
+      };
+    }
+  }
+  return { ok: true, command: best, args };
+}
+
+function unknownCommand(commands: readonly AnyCommand[], lower: string[]): Reply {
+  // Compare against every key cut to as many words as were typed, so "/duty membr ad" finds
+  // "duty member add" and "/dutty help" finds "duty help".
+  const typed = lower.slice(0, 3).join(' ');
+  const candidates = new Map<string, AnyCommand>();
+  for (const c of commands) {
+    if (c.hidden) continue;
+    const w = words(c.key);
+    for (let n = 1; n <= w.length; n++) {
+      const k = w.slice(0, n).join(' ');
+      if (!candidates.has(k)) candidates.set(k, c);
+    }
+  }
+  const keys = [...candidates.keys()];
+  const sameLength = keys.filter((k) => words(k).length === Math.min(words(typed).length, 3));
+  const pool = sameLength.length ? sameLength : keys;
+  const near = closest(typed, pool);
+  const target = candidates.get(near);
+  const far = distance(typed, near) > Math.max(3, near.length / 2);
+  const shown = lower.slice(0, 3).join(' ').slice(0, 60);
+  if (!target || far) {
+    return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Type /duty help for the list.`);
+  }
+  const usage = target.key === near ? target.usage : `/${near} …`;
+  return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Did you mean /${near}? Usage: ${usage}`);
+}
+
+function clean(args: RawArgs): RawArgs {
+  const out: RawArgs = {};
+  for (const [k, v] of Object.entries(args)) {
+    if (typeof v === 'string') {
+      const t = v.trim();
+      if (t !== '') out[k] = t;
+    } else if (Array.isArray(v)) {
+      const a = v.map((x) => x.trim()).filter((x) => x !== '');
+      if (a.length) out[k] = a;
+    } else if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function missingRequired(command: AnyCommand, args: RawArgs): string[] {
+  return (command.form?.fields ?? []).filter((f) => f.required && args[f.name] === undefined).map((f) => f.name);
+}
+
+function opensForm(command: AnyCommand, args: RawArgs): boolean {
+  if (!command.form) return false;
+  return command.opensForm ? command.opensForm(args) : missingRequired(command, args).length > 0;
+}
+
+function fieldErrors(error: z.ZodError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out[k] ??= `unknown field "${k}"`;
+      continue;
+    }
+    const k = String(issue.path[0] ?? '_');
+    out[k] ??= issue.message;
+  }
+  return out;
+}
+
+function formReply(command: AnyCommand, args: RawArgs, errors?: Record<string, string>, context?: string): FormReply {
+  const form = command.form as NonNullable<AnyCommand['form']>;
+  return {
+    kind: 'form',
+    form: {
+      command: command.key,
+      title: form.title,
+      submitLabel: form.submitLabel,
+      fields: form.fields,
+      values: Object.fromEntries(Object.entries(args).filter((e): e is [string, string | string[] | boolean] => e[1] !== undefined)),
+      ...(errors ? { errors } : {}),
+      ...(context !== undefined ? { context } : {}),
+    },
+  };
+}
+
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { store, commands, settings } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const byKey = new Map(commands.map((c) => [c.key, c]));
+
+  async function findActor(inv: Invocation): Promise<Member | null> {
+    const { platform, externalId } = inv.caller;
+    // The console names its user by handle; chat platforms by their own user id.
+    return platform === 'console'
+      ? store.members.resolve({ kind: 'handle', handle: externalId.toLowerCase() })
+      : store.members.byIdentity(platform, externalId);
+  }
+
+  async function run(inv: Invocation, log: Logger): Promise<Reply> {
+    let command: AnyCommand;
+    let args: RawArgs;
+    let context: string | undefined;
+    if (inv.kind === 'command') {
+      const r = resolveText(commands, inv.text);
+      if (!r.ok) return r.reply;
+      command = r.command;
+      args = clean(r.args);
+    } else {
+      const c = byKey.get(inv.command);
+      if (!c) return failure('UNKNOWN_FORM', 'That form belongs to a command that no longer exists; run the command again.');
+      command = c;
+      args = clean(inv.values);
+      context = inv.context;
+    }
+
+    const actor = await findActor(inv);
+    if (!actor && !command.allowUnregistered) {
+      return failure(
+        'NOT_REGISTERED',
+        `You are not registered with Duty Desk. Ask an admin to add you: /duty member add handle=… name=… ${inv.caller.platform}=${inv.caller.externalId}`,
+      );
+    }
+    const roles = actor?.roles ?? [];
+    if (!command.allowUnregistered && !mayRun(command.allowed, roles)) {
+      return failure(
+        'FORBIDDEN',
+        `/${command.key} is for ${describeAllowed(command.allowed)}; you have ${rolesLabel(roles)}. Ask an admin if you need it.`,
+      );
+    }
+
+    if (inv.kind === 'command' && opensForm(command, args)) return formReply(command, args);
+
+    const input = context !== undefined ? { ...args, context } : args;
+    const parsed = command.input.safeParse(input);
+    if (!parsed.success) {
+      const errors = fieldErrors(parsed.error);
+      if (inv.kind === 'form' && command.form) return formReply(command, args, errors, context);
+      const list = Object.entries(errors)
+        .map(([k, v]) => (k === '_' ? v : `${k}: ${v}`))
+        .join('; ');
+      return failure('INVALID_INPUT', `${list}. Usage: ${command.usage}`, errors);
+    }
+
+    const meta = {
+      actorId: actor?.id ?? null,
+      actorName: actor ? `@${actor.handle}` : `${inv.caller.platform}:${inv.caller.externalId}`,
+      platform: inv.caller.platform,
+      requestId: inv.requestId,
+    };
+    try {
+      return await command.run(
+        {
+          now: clock(),
+          actor,
+          caller: inv.caller,
+          origin: inv.origin,
+          requestId: inv.requestId,
+          store,
+          settings,
+          logger: log,
+          meta,
+          available: commands.filter((c) => (c.allowUnregistered && !actor) || (actor && mayRun(c.allowed, roles))),
+        },
+        parsed.data,
+      );
+    } catch (e) {
+      if (e instanceof CommandError) {
+        if (inv.kind === 'form' && command.form && e.fields) return formReply(command, args, e.fields, context);
+        return failure(e.code, e.message, e.fields);
+      }
+      throw e;
+    }
+  }
+
+  return {
+    preview(text: string): Preview {
+      const r = resolveText(commands, text);
+      if (!r.ok) return { mayOpenForm: false };
+      return { command: r.command.key, mayOpenForm: opensForm(r.command, clean(r.args)) };
+    },
+    async dispatch(inv: Invocation): Promise<Reply> {
+      const log = deps.logger.child({ requestId: inv.requestId, platform: inv.caller.platform });
+      const started = Date.now();
+      try {
+        const reply = await run(inv, log);
+        log.info(
+          {
+            command: inv.kind === 'command' ? commandWords(inv) : inv.command,
+            kind: inv.kind,
+            ok: reply.kind === 'form' || reply.ok,
+            code: reply.kind === 'message' ? reply.error?.code : 'FORM',
+            ms: Date.now() - started,
+          },
+          'interaction',
+        );
+        return reply;
+      } catch (err) {
+        const ref = inv.requestId.slice(0, 8);
+        log.error({ err, ref }, 'unexpected error while handling an interaction');
+        return failure('INTERNAL', `Something went wrong (ref ${ref}). It has been logged; please try again or tell your admin.`);
+      }
+    },
+  };
+}
+
+/** The command words only, for logs: arguments may carry personal data. */
+function commandWords(inv: CommandInvocation): string {
+  return inv.text
+    .trim()
+    .split(/\s+/)
+    .slice(0, 3)
+    .filter((w) => /^\/?[a-z-]+$/i.test(w))
+    .join(' ')
+    .slice(0, 40);
+}

@@ -1,0 +1,89 @@
+// The one HTTP server: Slack (HTTP mode), Teams, health. Transport only; the core does the work.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createSlack, type SlackRuntime } from './bot/slack';
+import { createTeams } from './bot/teams';
+import { slackEnabled, teamsEnabled, type Config } from './config';
+import { startCore, type Core } from './core';
+import type { Dispatcher } from './handlers/ports';
+import { createLogger, type Logger } from './logger';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  dispatcher: Dispatcher;
+  core: Core;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+  clock?: () => Date;
+}
+
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const core = await startCore(config, logger, opts.clock ? { clock: opts.clock } : {});
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await core.store.ping();
+      res.json({ status: 'ok', db: 'ok' });
+    } catch (e) {
+      logger.warn({ err: e }, 'health check: database unreachable');
+      res.status(503).json({ status: 'unavailable', db: 'error', reason: 'the database does not answer' });
+    }
+  });
+
+  const deps = { config, dispatcher: core.dispatcher, logger, conversations: core.conversations };
+  let slack: SlackRuntime | undefined;
+  if (slackEnabled(config)) {
+    slack = createSlack(deps, { app });
+  }
+  const teams = createTeams(deps);
+  app.post('/api/messages', (req, res) => {
+    teams.handle(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'teams: unhandled error');
+      if (!res.headersSent) res.status(500).end();
+    });
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+
+  const server: http.Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
+    s.on('error', reject);
+  });
+  // Bolt's HTTP receiver has no server of its own here; Socket Mode connects out.
+  if (slack) await slack.start();
+  const port = (server.address() as AddressInfo).port;
+  logger.info(
+    {
+      port,
+      slack: slackEnabled(config) ? (config.SLACK_APP_TOKEN ? 'socket-mode' : 'http') : 'off',
+      teams: teamsEnabled(config) ? (config.TEAMS_APP_ID ? 'on' : 'anonymous (local testing only)') : 'off',
+      database: config.DATABASE_URL.startsWith('file:') ? 'sqlite' : 'postgresql',
+    },
+    'Duty Desk listening',
+  );
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dispatcher: core.dispatcher,
+    core,
+    async close() {
+      if (slack) await slack.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await core.close();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod/v4';
+import type { Db } from './client';
+import { newId } from './ids';
+
+const reference = z.string().transform((s) => JSON.parse(s) as unknown);
+
+export class ConversationRepository {
+  constructor(private readonly db: Db) {}
+
+  async remember(platform: 'slack' | 'teams', key: string, ref: unknown): Promise<void> {
+    const value = JSON.stringify(ref);
+    await this.db.conversationRef.upsert({
+      where: { platform_key: { platform, key } },
+      create: { id: newId(), platform, key, reference: value },
+      update: { reference: value },
+    });
+  }
+
+  async recall(platform: 'slack' | 'teams', key: string): Promise<unknown> {
+    const row = await this.db.conversationRef.findUnique({ where: { platform_key: { platform, key } } });
+    return row ? reference.parse(row.reference) : undefined;
+  }
+}

@@ -1,0 +1,174 @@
+import type { IdentityRef, Member, MemberRef } from '../domain/member';
+import type { Platform } from '../domain/invocation';
+import { isRole, type Role } from '../domain/roles';
+import type { Db, Tx } from './client';
+import { newId } from './ids';
+import type { Writer } from './store';
+
+const include = { identities: true, roles: true } as const;
+
+type Row = {
+  id: string;
+  handle: string;
+  displayName: string;
+  timeZone: string | null;
+  email: string | null;
+  phone: string | null;
+  removedAt: Date | null;
+  identities: { platform: string; externalId: string }[];
+  roles: { role: string }[];
+};
+
+function toMember(r: Row): Member {
+  return {
+    id: r.id,
+    handle: r.handle,
+    displayName: r.displayName,
+    timeZone: r.timeZone,
+    email: r.email,
+    phone: r.phone,
+    removedAt: r.removedAt,
+    roles: r.roles
+      .map((g) => g.role)
+      .filter(isRole)
+      .sort(),
+    identities: r.identities.map((i) => ({ platform: i.platform as Platform, externalId: i.externalId })),
+  };
+}
+
+/** What the audit log keeps of a member. */
+export function memberSnapshot(m: Member): Record<string, unknown> {
+  return {
+    handle: m.handle,
+    displayName: m.displayName,
+    timeZone: m.timeZone,
+    email: m.email,
+    phone: m.phone,
+    roles: m.roles,
+    identities: m.identities.map((i) => `${i.platform}:${i.externalId}`),
+    removedAt: m.removedAt?.toISOString() ?? null,
+  };
+}
+
+export interface NewMember {
+  handle: string;
+  displayName: string;
+  timeZone?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  identities?: IdentityRef[];
+  roles?: Role[];
+}
+
+export type MemberPatch = Partial<Pick<Member, 'displayName' | 'timeZone' | 'email' | 'phone'>> & {
+  handle?: string;
+  addIdentities?: IdentityRef[];
+};
+
+export class MemberRepository {
+  constructor(private readonly db: Db) {}
+
+  async byIdentity(platform: Platform, externalId: string, client: Db | Tx = this.db): Promise<Member | null> {
+    const idn = await client.identity.findUnique({
+      where: { platform_externalId: { platform, externalId } },
+      include: { member: { include } },
+    });
+    return idn && !idn.member.removedAt ? toMember(idn.member) : null;
+  }
+
+  async byHandle(handle: string, client: Db | Tx = this.db): Promise<Member | null> {
+    const r = await client.member.findUnique({ where: { handle }, include });
+    return r ? toMember(r) : null;
+  }
+
+  async byId(id: string, client: Db | Tx = this.db): Promise<Member | null> {
+    const r = await client.member.findUnique({ where: { id }, include });
+    return r ? toMember(r) : null;
+  }
+
+  /** Active members only: a removed member cannot be named in commands. */
+  async resolve(ref: MemberRef, client: Db | Tx = this.db): Promise<Member | null> {
+    const m =
+      ref.kind === 'handle'
+        ? await this.byHandle(ref.handle, client)
+        : await this.byIdentity(ref.identity.platform, ref.identity.externalId, client);
+    return m && !m.removedAt ? m : null;
+  }
+
+  async list(opts: { includeRemoved?: boolean; role?: Role } = {}): Promise<Member[]> {
+    const rows = await this.db.member.findMany({
+      where: {
+        ...(opts.includeRemoved ? {} : { removedAt: null }),
+        ...(opts.role ? { roles: { some: { role: opts.role } } } : {}),
+      },
+      include,
+      orderBy: { handle: 'asc' },
+    });
+    return rows.map(toMember);
+  }
+
+  async identityOwner(identity: IdentityRef, client: Db | Tx = this.db): Promise<string | null> {
+    const r = await client.identity.findUnique({
+      where: { platform_externalId: { platform: identity.platform, externalId: identity.externalId } },
+    });
+    return r?.memberId ?? null;
+  }
+
+  async create(w: Writer, m: NewMember, grantedBy: string | null): Promise<Member> {
+    const id = newId();
+    await w.tx.member.create({
+      data: {
+        id,
+        handle: m.handle,
+        displayName: m.displayName,
+        timeZone: m.timeZone ?? null,
+        email: m.email ?? null,
+        phone: m.phone ?? null,
+        identities: { create: (m.identities ?? []).map((i) => ({ id: newId(), ...i })) },
+        roles: { create: (m.roles ?? []).map((role) => ({ role, grantedBy })) },
+      },
+    });
+    const created = (await this.byId(id, w.tx)) as Member;
+    await w.audit('member', id, 'create', null, memberSnapshot(created));
+    return created;
+  }
+
+  async update(w: Writer, before: Member, patch: MemberPatch): Promise<Member> {
+    const { addIdentities, ...fields } = patch;
+    await w.tx.member.update({
+      where: { id: before.id },
+      data: {
+        ...fields,
+        identities: addIdentities?.length ? { create: addIdentities.map((i) => ({ id: newId(), ...i })) } : undefined,
+      },
+    });
+    const after = (await this.byId(before.id, w.tx)) as Member;
+    await w.audit('member', before.id, 'update', memberSnapshot(before), memberSnapshot(after));
+    return after;
+  }
+
+  async remove(w: Writer, before: Member, at: Date): Promise<Member> {
+    await w.tx.member.update({ where: { id: before.id }, data: { removedAt: at } });
+    const after = (await this.byId(before.id, w.tx)) as Member;
+    await w.audit('member', before.id, 'remove', memberSnapshot(before), memberSnapshot(after));
+    return after;
+  }
+
+  async grant(w: Writer, member: Member, role: Role, grantedBy: string | null): Promise<boolean> {
+    if (member.roles.includes(role)) return false;
+    await w.tx.roleGrant.create({ data: { memberId: member.id, role, grantedBy } });
+    await w.audit('member', member.id, 'role.grant', { roles: member.roles }, { roles: [...member.roles, role].sort() });
+    return true;
+  }
+
+  async revoke(w: Writer, member: Member, role: Role): Promise<boolean> {
+    if (!member.roles.includes(role)) return false;
+    await w.tx.roleGrant.delete({ where: { memberId_role: { memberId: member.id, role } } });
+    await w.audit('member', member.id, 'role.revoke', { roles: member.roles }, { roles: member.roles.filter((r) => r !== role) });
+    return true;
+  }
+
+  async countAdmins(client: Db | Tx = this.db): Promise<number> {
+    return client.roleGrant.count({ where: { role: 'admin', member: { removedAt: null } } });
+  }
+}
