@@ -63,7 +63,9 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; error: st
 
 /** Validates an environment; the error is one line naming the variable and what is expected. */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const r = configSchema.safeParse(env);
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const r = configSchema.safeParse(set);
   if (r.success) {
     const c = r.data;
     if (c.SLACK_BOT_TOKEN && !c.SLACK_SIGNING_SECRET && !c.SLACK_APP_TOKEN) {

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfigOrExit();
   // Replies own stdout; logs go to stderr, and only warnings unless asked for more.
-  const logger = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', pino.destination(2));
+  const logger = createLogger(process.env.LOG_LEVEL?.trim() ? config.LOG_LEVEL : 'warn', pino.destination(2));
   const core = await startCore(config, logger);
   await ensureConsoleMember(core.store);
   const status = await runConsole({

@@ -8,8 +8,14 @@ import { ROLES } from '../../domain/roles';
 
 /** "none" or "-" clears an optional field on edit. */
 const CLEAR = /^(none|-)$/i;
-export const clearable = <T extends z.ZodType<string>>(s: T) =>
-  z.union([z.string().regex(CLEAR).transform(() => null), s]);
+export const clearable = (s: z.ZodType<string, string>) =>
+  z.string().transform((v, ctx): string | null => {
+    if (CLEAR.test(v.trim())) return null;
+    const r = s.safeParse(v);
+    if (r.success) return r.data;
+    for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message });
+    return z.NEVER;
+  });
 
 const slackIdentity = z
   .string()
