@@ -7,13 +7,19 @@ const reference = z.string().transform((s) => JSON.parse(s) as unknown);
 export class ConversationRepository {
   constructor(private readonly db: Db) {}
 
+  /** What this process last wrote per key: adapters call remember() on every interaction. */
+  private readonly written = new Map<string, string>();
+
   async remember(platform: 'slack' | 'teams', key: string, ref: unknown): Promise<void> {
     const value = JSON.stringify(ref);
+    const k = `${platform}\u0000${key}`;
+    if (this.written.get(k) === value) return;
     await this.db.conversationRef.upsert({
       where: { platform_key: { platform, key } },
       create: { id: newId(), platform, key, reference: value },
       update: { reference: value },
     });
+    this.written.set(k, value);
   }
 
   async recall(platform: 'slack' | 'teams', key: string): Promise<unknown> {

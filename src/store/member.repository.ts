@@ -65,15 +65,33 @@ export type MemberPatch = Partial<Pick<Member, 'displayName' | 'timeZone' | 'ema
   addIdentities?: IdentityRef[];
 };
 
+/** How long another replica's change to a member may take to be seen here. */
+export const IDENTITY_CACHE_MS = 2000;
+
 export class MemberRepository {
+  private readonly identityCache = new Map<string, { member: Member | null; at: number }>();
+
   constructor(private readonly db: Db) {}
 
+  /**
+   * Every chat interaction starts with this lookup, so outside transactions it is served from a
+   * short-lived cache. Writes through this repository clear it at once; another replica's
+   * writes are seen within IDENTITY_CACHE_MS.
+   */
   async byIdentity(platform: Platform, externalId: string, client: Db | Tx = this.db): Promise<Member | null> {
+    const key = `${platform}\u0000${externalId}`;
+    const cached = client === this.db ? this.identityCache.get(key) : undefined;
+    if (cached && Date.now() - cached.at < IDENTITY_CACHE_MS) return cached.member;
     const idn = await client.identity.findUnique({
       where: { platform_externalId: { platform, externalId } },
       include: { member: { include } },
     });
-    return idn && !idn.member.removedAt ? toMember(idn.member) : null;
+    const member = idn && !idn.member.removedAt ? toMember(idn.member) : null;
+    if (client === this.db) {
+      if (this.identityCache.size >= 10_000) this.identityCache.clear();
+      this.identityCache.set(key, { member, at: Date.now() });
+    }
+    return member;
   }
 
   async byHandle(handle: string, client: Db | Tx = this.db): Promise<Member | null> {
@@ -115,6 +133,7 @@ export class MemberRepository {
   }
 
   async create(w: Writer, m: NewMember, grantedBy: string | null): Promise<Member> {
+    this.identityCache.clear();
     const id = newId();
     await w.tx.member.create({
       data: {
@@ -134,6 +153,7 @@ export class MemberRepository {
   }
 
   async update(w: Writer, before: Member, patch: MemberPatch): Promise<Member> {
+    this.identityCache.clear();
     const { addIdentities, ...fields } = patch;
     await w.tx.member.update({
       where: { id: before.id },
@@ -148,6 +168,7 @@ export class MemberRepository {
   }
 
   async remove(w: Writer, before: Member, at: Date): Promise<Member> {
+    this.identityCache.clear();
     await w.tx.member.update({ where: { id: before.id }, data: { removedAt: at } });
     const after = (await this.byId(before.id, w.tx)) as Member;
     await w.audit('member', before.id, 'remove', memberSnapshot(before), memberSnapshot(after));
@@ -155,6 +176,7 @@ export class MemberRepository {
   }
 
   async grant(w: Writer, member: Member, role: Role, grantedBy: string | null): Promise<boolean> {
+    this.identityCache.clear();
     if (member.roles.includes(role)) return false;
     await w.tx.roleGrant.create({ data: { memberId: member.id, role, grantedBy } });
     await w.audit('member', member.id, 'role.grant', { roles: member.roles }, { roles: [...member.roles, role].sort() });
@@ -162,6 +184,7 @@ export class MemberRepository {
   }
 
   async revoke(w: Writer, member: Member, role: Role): Promise<boolean> {
+    this.identityCache.clear();
     if (!member.roles.includes(role)) return false;
     await w.tx.roleGrant.delete({ where: { memberId_role: { memberId: member.id, role } } });
     await w.audit('member', member.id, 'role.revoke', { roles: member.roles }, { roles: member.roles.filter((r) => r !== role) });
