@@ -1,5 +1,6 @@
 // Signed `/duty help` slash commands at a fixed 100 per second (open loop) against the running
 // Duty Desk server and against a bare Bolt app that only acks, in alternating rounds.
+import type http from 'node:http';
 import { URLSearchParams } from 'node:url';
 import { freePort, openLoop, percentile, post, root, signSlack, startProcess, startSlackSink, stopProcess, type BenchResult } from './lib';
 import path from 'node:path';
@@ -26,7 +27,7 @@ export async function run(): Promise<BenchResult> {
   const app = await startProcess(path.join(root(), 'dist', 'src', 'main.js'), { ...env, PORT: String(appPort) }, `http://127.0.0.1:${appPort}/healthz`);
   const bare = await startProcess(path.join(root(), 'dist', 'bench', 'bare-bolt.js'), { ...env, PORT: String(barePort) }, `http://127.0.0.1:${barePort}/healthz`);
 
-  const send = (port: number) => (agent: import('node:http').Agent) => {
+  const send = (port: number) => (agent: http.Agent) => {
     const body = new URLSearchParams({
       token: 'x',
       team_id: 'T1',

@@ -207,6 +207,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const parsed = command.input.safeParse(input);
     if (!parsed.success) {
       const errors = fieldErrors(parsed.error);
+      // "Invalid input: expected string, received undefined" says less than this.
+      for (const name of missingRequired(command, args)) {
+        const label = command.form?.fields.find((f) => f.name === name)?.label ?? name;
+        errors[name] = `${label} is required`;
+      }
       if (inv.kind === 'form' && command.form) return formReply(command, args, errors, context);
       const list = Object.entries(errors)
         .map(([k, v]) => (k === '_' ? v : `${k}: ${v}`))

@@ -1,0 +1,380 @@
+// The Microsoft Teams adapter: Bot Framework activities in, neutral invocations to the dispatcher,
+// Adaptive Cards out. Transport only; the core decides everything.
+import { randomUUID } from 'node:crypto';
+import type express from 'express';
+import { Application, TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
+import {
+  ActivityTypes,
+  CardFactory,
+  TurnContext,
+  type Activity,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type ConversationReference,
+} from 'botbuilder';
+import type { Config } from '../../config';
+import type { Caller, Invocation, Origin } from '../../domain/invocation';
+import { failure, type MessageReply, type Reply } from '../../domain/reply';
+import type { ConversationStore, Dispatcher } from '../../handlers/ports';
+import type { Logger } from '../../logger';
+import { CARD_CONTENT_TYPE, readCardValues, renderFormCard, renderMessageCard, VERB_COMMAND, VERB_FORM, type AdaptiveCard } from './render';
+import { messageText, normalizeUserId, toCommandText } from './text';
+
+export interface TeamsDeps {
+  config: Config;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  conversations: ConversationStore;
+  /** Teams wants invokes answered within 5 s; slower commands answer later in the chat. Default 4000. */
+  invokeDeadlineMs?: number;
+  /** Messages must be answered within 15 s. Default 10000. */
+  messageDeadlineMs?: number;
+}
+
+export interface TeamsRuntime {
+  /** `POST /api/messages`. Works on the raw request; a body already parsed by express.json() is used as is. */
+  handle(req: express.Request, res: express.Response): Promise<void>;
+  adapter: TeamsAdapter;
+  /** Sends a reply proactively to a stored conversation reference (pages, handoffs). Returns the activity id. */
+  deliver(reference: unknown, reply: Reply): Promise<string | undefined>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const REQUEST_ID = Symbol('dutyDesk.requestId');
+const TURN_LOG = Symbol('dutyDesk.log');
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The tenant an activity claims to come from (`conversation.tenantId`, else `channelData.tenant.id`). */
+export function tenantOf(activity: unknown): string | undefined {
+  if (!isRecord(activity)) return undefined;
+  const conversation = isRecord(activity.conversation) ? activity.conversation : undefined;
+  const channelData = isRecord(activity.channelData) ? activity.channelData : undefined;
+  const tenant = channelData && isRecord(channelData.tenant) ? channelData.tenant : undefined;
+  return str(conversation?.tenantId) ?? str(tenant?.id);
+}
+
+export function isConversationReference(v: unknown): v is Partial<ConversationReference> {
+  return isRecord(v) && typeof v.serviceUrl === 'string' && isRecord(v.conversation) && typeof v.conversation.id === 'string';
+}
+
+function callerOf(a: Activity): Caller {
+  const from = a.from ?? { id: 'unknown', name: '' };
+  return {
+    platform: 'teams',
+    externalId: normalizeUserId(from.aadObjectId ?? from.id),
+    ...(from.name ? { displayName: from.name } : {}),
+  };
+}
+
+function originOf(a: Activity): Origin {
+  const tenant = tenantOf(a);
+  return { ...(a.conversation?.id ? { channelId: a.conversation.id } : {}), ...(tenant ? { workspaceId: tenant } : {}) };
+}
+
+function isPersonal(a: Activity): boolean {
+  return a.conversation?.conversationType === 'personal';
+}
+
+export function cardFor(reply: Reply): AdaptiveCard {
+  return reply.kind === 'form' ? renderFormCard(reply.form) : renderMessageCard(reply);
+}
+
+/**
+ * A reply as a message activity. The plain-text fallback goes in `summary` (notifications, clients
+ * without cards) and the card's `fallbackText`, not in `text`: Teams would show `text` above the card.
+ */
+export function activityFor(reply: Reply): Partial<Activity> {
+  const card = cardFor(reply);
+  const summary = reply.kind === 'form' ? reply.form.title : card.fallbackText;
+  return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)], ...(summary ? { summary } : {}) };
+}
+
+async function readJsonBody(req: express.Request): Promise<{ ok: true; value: unknown } | { ok: false; status: number; error: string }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) return { ok: false, status: 413, error: 'body_too_large' };
+    chunks.push(buf);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+  } catch {
+    return { ok: false, status: 400, error: 'invalid_json' };
+  }
+}
+
+export function createTeams(deps: TeamsDeps): TeamsRuntime {
+  const { config, dispatcher, conversations } = deps;
+  const logger = deps.logger.child({ component: 'teams' });
+  const invokeDeadlineMs = deps.invokeDeadlineMs ?? 4000;
+  const messageDeadlineMs = deps.messageDeadlineMs ?? 10000;
+  const hasCredentials = Boolean(config.TEAMS_APP_ID && config.TEAMS_APP_PASSWORD);
+  const anonymous = !hasCredentials && config.TEAMS_ANONYMOUS;
+  const enabled = hasCredentials || anonymous;
+  const botAppId = hasCredentials ? (config.TEAMS_APP_ID as string) : '';
+  const allowedTenant = config.TEAMS_TENANT_ID?.toLowerCase();
+
+  if (anonymous) {
+    logger.warn('Teams runs WITHOUT authentication (TEAMS_ANONYMOUS): any caller can post activities — local testing only');
+  } else if (hasCredentials && config.TEAMS_ANONYMOUS) {
+    logger.warn('TEAMS_ANONYMOUS is ignored because TEAMS_APP_ID and TEAMS_APP_PASSWORD are set');
+  }
+
+  // No app id means botbuilder validates no token: only reachable through TEAMS_ANONYMOUS.
+  const authConfig: ConfigurationBotFrameworkAuthenticationOptions = hasCredentials
+    ? {
+        MicrosoftAppId: config.TEAMS_APP_ID,
+        MicrosoftAppPassword: config.TEAMS_APP_PASSWORD,
+        // A bot registered in one tenant gets its tokens from that tenant.
+        ...(config.TEAMS_TENANT_ID
+          ? { MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: config.TEAMS_TENANT_ID }
+          : { MicrosoftAppType: 'MultiTenant' }),
+      }
+    : {};
+  const adapter = new TeamsAdapter(authConfig);
+  const app = new Application<TurnState>({
+    adapter,
+    ...(botAppId ? { botAppId } : {}),
+    // We strip mentions ourselves (other people's mentions must become <@teams:…>).
+    removeRecipientMention: false,
+    // The library's typing timer lives on the Application, shared by concurrent turns.
+    startTypingTimer: false,
+    longRunningMessages: false,
+  });
+
+  function turnLog(context: TurnContext): Logger {
+    return (context.turnState.get(TURN_LOG) as Logger | undefined) ?? logger;
+  }
+
+  function requestIdOf(context: TurnContext): string {
+    return (context.turnState.get(REQUEST_ID) as string | undefined) ?? randomUUID();
+  }
+
+  function invocationBase(context: TurnContext): { caller: Caller; origin: Origin; requestId: string } {
+    const a = context.activity;
+    return { caller: callerOf(a), origin: originOf(a), requestId: requestIdOf(context) };
+  }
+
+  async function safeDispatch(context: TurnContext, inv: Invocation): Promise<Reply> {
+    try {
+      return await dispatcher.dispatch(inv);
+    } catch (err) {
+      // The dispatcher promises not to throw; if it does, the user still gets a ref.
+      turnLog(context).error({ err }, 'dispatcher threw');
+      return failure('INTERNAL', `Something went wrong (ref ${inv.requestId.slice(0, 8)})`);
+    }
+  }
+
+  async function sendTo(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
+    let id: string | undefined;
+    await adapter.continueConversationAsync(botAppId, reference, async (ctx) => {
+      id = (await ctx.sendActivity(activity))?.id;
+    });
+    return id;
+  }
+
+  /**
+   * Dispatches, but gives up waiting after `ms`: the turn then ends in time and the reply is posted
+   * to the conversation when it comes. Returns undefined in that case.
+   */
+  async function dispatchWithin(context: TurnContext, inv: Invocation, ms: number): Promise<Reply | undefined> {
+    const pending = safeDispatch(context, inv);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ms);
+    });
+    const first = await Promise.race([pending, late]);
+    clearTimeout(timer);
+    if (first !== 'late') return first;
+    const log = turnLog(context);
+    const reference = TurnContext.getConversationReference(context.activity);
+    log.warn({ ms }, 'reply is slow; it will be posted to the conversation when ready');
+    void pending
+      .then((reply) => sendTo(reference, activityFor(reply)))
+      .catch((err: unknown) => log.error({ err }, 'could not post a late reply'));
+    return undefined;
+  }
+
+  async function remember(context: TurnContext): Promise<void> {
+    const a = context.activity;
+    const aad = a.from?.aadObjectId;
+    // A member's key must lead to their 1:1 chat: a channel reference stored there would make
+    // later pages public. Other conversations are kept by conversation id.
+    const key = isPersonal(a) ? (aad ? `member:${normalizeUserId(aad)}` : undefined) : a.conversation?.id ? `conversation:${a.conversation.id}` : undefined;
+    if (!key) return;
+    try {
+      await conversations.remember('teams', key, TurnContext.getConversationReference(a));
+    } catch (err) {
+      turnLog(context).warn({ err, key }, 'could not store the conversation reference');
+    }
+  }
+
+  /** Sends a reply where it belongs: 'direct' replies from a group chat or channel go to the 1:1 chat when we know it. */
+  async function sendReply(context: TurnContext, reply: Reply): Promise<void> {
+    const a = context.activity;
+    if (reply.kind === 'message' && reply.visibility === 'direct' && !isPersonal(a) && a.from?.aadObjectId) {
+      const reference = await conversations.recall('teams', `member:${normalizeUserId(a.from.aadObjectId)}`).catch(() => undefined);
+      if (isConversationReference(reference)) {
+        try {
+          await sendTo(reference, activityFor(reply));
+          await context.sendActivity(activityFor({ kind: 'message', ok: true, visibility: 'channel', text: 'I have sent you the answer in our 1:1 chat.' }));
+          return;
+        } catch (err) {
+          turnLog(context).warn({ err }, 'could not send a direct reply; answering here');
+        }
+      }
+      // No 1:1 chat known yet (the app was never opened personally): answer here rather than not at all.
+    }
+    await context.sendActivity(activityFor(reply));
+  }
+
+  async function invokeCard(context: TurnContext, inv: Invocation): Promise<AdaptiveCard> {
+    const reply = await dispatchWithin(context, inv, invokeDeadlineMs);
+    if (!reply) {
+      return renderMessageCard({
+        kind: 'message',
+        ok: true,
+        visibility: 'caller',
+        text: 'Still working on it: the answer will be posted in this chat.',
+      });
+    }
+    return cardFor(reply);
+  }
+
+  // Every activity: a fresh request id and logger, and the conversation reference kept for later.
+  app.turn('beforeTurn', async (context) => {
+    await remember(context);
+    return true;
+  });
+
+  app.conversationUpdate('membersAdded', async (context) => {
+    const a = context.activity;
+    const botAdded = (a.membersAdded ?? []).some((m) => m.id === a.recipient?.id);
+    if (!botAdded) return;
+    await context.sendActivity(
+      activityFor({
+        kind: 'message',
+        ok: true,
+        visibility: 'channel',
+        title: 'Duty Desk is here',
+        text: 'Type "duty help" (or mention me with it in a channel) to see what you can do.',
+      }),
+    );
+  });
+
+  app.activity(ActivityTypes.Message, async (context) => {
+    const a = context.activity;
+    const base = invocationBase(context);
+    // An Action.Submit fallback from an old client arrives as a message with a value and no text.
+    if (!a.text && isRecord(a.value)) {
+      const data = a.value;
+      const command = str(data.command);
+      if (!command) return;
+      const inv: Invocation =
+        data.verb === VERB_FORM
+          ? { kind: 'form', ...base, command, values: readCardValues(data), ...(str(data.context) !== undefined ? { context: str(data.context) } : {}) }
+          : { kind: 'command', ...base, text: command };
+      const reply = await dispatchWithin(context, inv, messageDeadlineMs);
+      if (reply) await sendReply(context, reply);
+      return;
+    }
+    const text = toCommandText(messageText(a), (t) => dispatcher.preview(t));
+    const reply = await dispatchWithin(context, { kind: 'command', ...base, text }, messageDeadlineMs);
+    if (reply) await sendReply(context, reply);
+  });
+
+  app.adaptiveCards.actionExecute<Record<string, unknown>>(VERB_COMMAND, async (context, _state, data) => {
+    const command = str(data.command);
+    if (!command) return renderMessageCard(failure('BAD_ACTION', 'This button carries no command.'));
+    return invokeCard(context, { kind: 'command', ...invocationBase(context), text: command });
+  });
+
+  app.adaptiveCards.actionExecute<Record<string, unknown>>(VERB_FORM, async (context, _state, data) => {
+    const command = str(data.command);
+    if (!command) return renderMessageCard(failure('BAD_ACTION', 'This form names no command.'));
+    const ctx = str(data.context);
+    return invokeCard(context, {
+      kind: 'form',
+      ...invocationBase(context),
+      command,
+      values: readCardValues(data),
+      ...(ctx !== undefined ? { context: ctx } : {}),
+    });
+  });
+
+  // Verbs we no longer (or never) had: say so instead of Teams' generic "something went wrong".
+  app.adaptiveCards.actionExecute(/.*/, async () =>
+    renderMessageCard(failure('UNKNOWN_ACTION', 'This card is out of date; run the command again.')),
+  );
+
+  app.error(async (context, err) => {
+    const requestId = requestIdOf(context);
+    const ref = requestId.slice(0, 8);
+    turnLog(context).error({ err }, 'teams turn failed');
+    const reply: MessageReply = failure('INTERNAL', `Something went wrong (ref ${ref})`);
+    try {
+      if (context.activity.type === ActivityTypes.Invoke) {
+        await context.sendActivity({
+          type: ActivityTypes.InvokeResponse,
+          value: { status: 200, body: { statusCode: 200, type: CARD_CONTENT_TYPE, value: renderMessageCard(reply) } },
+        });
+      } else {
+        await context.sendActivity({ type: ActivityTypes.Message, text: `Something went wrong (ref ${ref})` });
+      }
+    } catch (sendErr) {
+      turnLog(context).warn({ err: sendErr }, 'could not tell the user about the error');
+    }
+  });
+
+  async function logic(context: TurnContext): Promise<void> {
+    const requestId = randomUUID();
+    const a = context.activity;
+    const log = logger.child({ requestId });
+    context.turnState.set(REQUEST_ID, requestId);
+    context.turnState.set(TURN_LOG, log);
+    log.debug(
+      { type: a.type, name: a.name, conversationType: a.conversation?.conversationType, verb: isRecord(a.value) && isRecord(a.value.action) ? a.value.action.verb : undefined },
+      'teams activity',
+    );
+    await app.run(context);
+  }
+
+  async function handle(req: express.Request, res: express.Response): Promise<void> {
+    if (!enabled) {
+      res.status(401).json({ error: 'teams_not_configured', message: 'Set TEAMS_APP_ID and TEAMS_APP_PASSWORD to accept Teams activities.' });
+      return;
+    }
+    if (!isRecord(req.body)) {
+      const body = await readJsonBody(req);
+      if (!body.ok) {
+        res.status(body.status).json({ error: body.error });
+        return;
+      }
+      req.body = body.value;
+    }
+    if (allowedTenant) {
+      const tenant = tenantOf(req.body)?.toLowerCase();
+      if (tenant !== allowedTenant) {
+        logger.warn({ tenant: tenant ?? null }, 'rejected an activity from another tenant');
+        res.status(403).json({ error: 'tenant_not_allowed' });
+        return;
+      }
+    }
+    await adapter.process(req, res, logic);
+  }
+
+  async function deliver(reference: unknown, reply: Reply): Promise<string | undefined> {
+    if (!isConversationReference(reference)) throw new Error('not a Teams conversation reference');
+    return sendTo(reference, activityFor(reply));
+  }
+
+  return { handle, adapter, deliver };
+}

@@ -1,0 +1,106 @@
+// A stand-in for the Bot Connector service on loopback: records every REST call the bot makes
+// (replies, new activities, updates, new conversations) and answers like the real service.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ConnectorCall {
+  method: string;
+  /** Decoded path, e.g. "/v3/conversations/a:1/activities/act-1". */
+  path: string;
+  /** Decoded conversation id, when the path names one. */
+  conversationId?: string;
+  /** The activity replied to or updated, when the path names one. */
+  activityId?: string;
+  authorization?: string;
+  // Activities are free-form JSON; tests read what they need.
+  body: Record<string, unknown>;
+}
+
+export interface BotConnectorFake {
+  /** Base URL to use as an activity's `serviceUrl`. */
+  url: string;
+  calls: ConnectorCall[];
+  /** Calls that sent a message (not typing indicators). */
+  messages(): ConnectorCall[];
+  /** Resolves once `count` calls matching `filter` were recorded, or rejects after `timeoutMs`. */
+  waitFor(filter: (c: ConnectorCall) => boolean, count?: number, timeoutMs?: number): Promise<ConnectorCall[]>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const ROUTE = /^\/v3\/conversations(?:\/([^/]+)(?:\/activities(?:\/([^/]+))?)?)?\/?$/;
+
+export async function startBotConnectorFake(): Promise<BotConnectorFake> {
+  const calls: ConnectorCall[] = [];
+  const waiters: Array<() => void> = [];
+  let n = 0;
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: Record<string, unknown> = {};
+      try {
+        const parsed: unknown = raw ? JSON.parse(raw) : {};
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+      } catch {
+        body = { unparsed: raw };
+      }
+      const m = ROUTE.exec(url.pathname);
+      const call: ConnectorCall = {
+        method: req.method ?? 'GET',
+        path: decodeURIComponent(url.pathname),
+        ...(m?.[1] ? { conversationId: decodeURIComponent(m[1]) } : {}),
+        ...(m?.[2] ? { activityId: decodeURIComponent(m[2]) } : {}),
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        body,
+      };
+      calls.push(call);
+      for (const w of waiters.splice(0)) w();
+      res.setHeader('content-type', 'application/json');
+      if (!m) {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ error: { code: 'NotFound', message: `no route ${url.pathname}` } }));
+        return;
+      }
+      n += 1;
+      // POST /v3/conversations creates one; everything else is an activity.
+      res.end(JSON.stringify(m[1] ? { id: `fake-activity-${n}` } : { id: `fake-conversation-${n}`, activityId: `fake-activity-${n}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    calls,
+    messages: () => calls.filter((c) => c.body.type === 'message'),
+    waitFor(filter, count = 1, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => {
+          reject(new Error(`waited ${timeoutMs} ms for ${count} connector call(s); saw ${calls.filter(filter).length} of ${calls.length}`));
+        }, timeoutMs);
+        const check = (): void => {
+          const found = calls.filter(filter);
+          if (found.length >= count) {
+            clearTimeout(deadline);
+            resolve(found);
+          } else {
+            waiters.push(check);
+          }
+        };
+        check();
+      });
+    },
+    reset() {
+      calls.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
