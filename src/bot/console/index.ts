@@ -32,7 +32,12 @@ function parseAnswer(f: FormField, answer: string): FormValue | undefined {
 /** Runs until end of input; resolves to the exit status (0 when every command succeeded). */
 export async function runConsole(opts: ConsoleOptions): Promise<number> {
   const caller: Caller = { platform: 'console', externalId: opts.as, displayName: opts.as };
-  const rl = readline.createInterface({ input: opts.input, output: opts.interactive ? opts.output : undefined, terminal: opts.interactive });
+  const rl = readline.createInterface({
+    input: opts.input,
+    output: opts.interactive ? opts.output : undefined,
+    // Line editing only on a real terminal; prompts are written by ask() either way.
+    terminal: opts.interactive && Boolean((opts.input as { isTTY?: boolean }).isTTY),
+  });
   const print = (s: string): void => {
     opts.output.write(s.endsWith('\n') ? s : `${s}\n`);
   };
