@@ -1,0 +1,23 @@
+// Slack retries an event it thinks was not acknowledged (up to 3 times); do the work once.
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+
+const TTL_MS = 10 * 60 * 1000;
+const MAX_REMEMBERED = 5000;
+
+export function dedupeEvents(): Middleware<AnyMiddlewareArgs> {
+  const seen = new Map<string, number>();
+  return async ({ body, next }) => {
+    const id = (body as { event_id?: unknown }).event_id;
+    if (typeof id !== 'string') return next();
+    const now = Date.now();
+    const at = seen.get(id);
+    if (at !== undefined && now - at < TTL_MS) return;
+    seen.set(id, now);
+    // Maps iterate in insertion order: the first entries are the oldest.
+    for (const [k, t] of seen) {
+      if (seen.size <= MAX_REMEMBERED && now - t < TTL_MS) break;
+      seen.delete(k);
+    }
+    await next();
+  };
+}
