@@ -1,0 +1,215 @@
+// Who is on duty: a rotation of members with handoffs at a local clock time, optional coverage
+// windows (after-hours duty), holidays, a backup layer, and overrides. Pure; instants are epoch
+// milliseconds.
+import { addDays, dateKey, localOf, zonedInstant, type LocalDate } from './zoned';
+
+export type ShiftUnit = 'hours' | 'days' | 'weeks';
+
+export interface RotationRule {
+  timeZone: string;
+  unit: ShiftUnit;
+  /** shift length in `unit`s, a positive whole number */
+  length: number;
+  /** local handoff time, minutes after midnight (for hour shifts: the time of the first handoff) */
+  handoff: number;
+  /** local date of the first handoff */
+  start: LocalDate;
+}
+
+/** A recurring span of local time in which someone must be on duty. */
+export interface CoverageWindow {
+  /** weekdays the window starts on, 0 = Sunday … 6 = Saturday */
+  days: number[];
+  /** minutes after midnight; `to <= from` runs past midnight, `to === from` lasts 24 hours */
+  from: number;
+  to: number;
+}
+
+export type Layer = 'primary' | 'backup';
+
+export interface Override {
+  id: string;
+  layer: Layer;
+  /** the member who takes the duty */
+  memberId: string;
+  /** whose duty it takes; null takes the duty whoever has it */
+  replaces: string | null;
+  from: number;
+  to: number;
+  /** applied in this order, so an override of an override comes after it */
+  seq: number;
+  kind: 'cover' | 'swap';
+}
+
+export type Backup = { mode: 'none' } | { mode: 'offset'; offset: number } | { mode: 'order'; members: string[] };
+
+export interface RosterPlan {
+  rule: RotationRule;
+  members: string[];
+  backup: Backup;
+  coverage: CoverageWindow[];
+  /** local dates (YYYY-MM-DD) counted as all-day after-hours */
+  holidays: ReadonlySet<string>;
+}
+
+export interface Shift {
+  index: number;
+  start: number;
+  end: number;
+}
+
+const HOUR = 3_600_000;
+
+function stepDays(rule: RotationRule): number {
+  return rule.unit === 'weeks' ? rule.length * 7 : rule.length;
+}
+
+/** Start of shift k (k may be negative: the rotation extends backwards, so there is no gap). */
+export function boundary(rule: RotationRule, k: number): number {
+  if (rule.unit === 'hours') return zonedInstant(rule.timeZone, rule.start, rule.handoff) + k * rule.length * HOUR;
+  return zonedInstant(rule.timeZone, addDays(rule.start, k * stepDays(rule)), rule.handoff);
+}
+
+export function shiftIndexAt(rule: RotationRule, t: number): number {
+  const t0 = boundary(rule, 0);
+  let k: number;
+  if (rule.unit === 'hours') {
+    k = Math.floor((t - t0) / (rule.length * HOUR));
+  } else {
+    k = Math.floor((t - t0) / (stepDays(rule) * 24 * HOUR));
+    // DST makes some steps an hour short or long; correct the estimate.
+    while (boundary(rule, k) > t) k--;
+    while (boundary(rule, k + 1) <= t) k++;
+  }
+  return k;
+}
+
+export function shiftAt(rule: RotationRule, t: number): Shift {
+  const index = shiftIndexAt(rule, t);
+  return { index, start: boundary(rule, index), end: boundary(rule, index + 1) };
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}
+
+export function rotationPrimary(plan: RosterPlan, k: number): string | null {
+  return plan.members.length ? (plan.members[mod(k, plan.members.length)] as string) : null;
+}
+
+export function rotationBackup(plan: RosterPlan, k: number): string | null {
+  const b = plan.backup;
+  if (b.mode === 'order') return b.members.length ? (b.members[mod(k, b.members.length)] as string) : null;
+  if (b.mode === 'offset' && plan.members.length > 1 && mod(b.offset, plan.members.length) !== 0) {
+    return plan.members[mod(k + b.offset, plan.members.length)] as string;
+  }
+  return null;
+}
+
+/** Inside a coverage window (always, when the roster has none)? Holidays are covered all day. */
+export function isCovered(plan: RosterPlan, t: number): boolean {
+  if (plan.coverage.length === 0) return true;
+  const here = localOf(plan.rule.timeZone, t);
+  if (plan.holidays.has(dateKey(here))) return true;
+  const yesterday = (here.weekday + 6) % 7;
+  for (const w of plan.coverage) {
+    const overnight = w.to <= w.from;
+    if (w.days.includes(here.weekday)) {
+      if (overnight ? here.minutes >= w.from : here.minutes >= w.from && here.minutes < w.to) return true;
+    }
+    if (overnight && w.days.includes(yesterday) && here.minutes < w.to) return true;
+  }
+  return false;
+}
+
+export interface OnDuty {
+  shift: Shift;
+  covered: boolean;
+  /** null outside coverage windows or on an empty roster */
+  primary: string | null;
+  backup: string | null;
+  /** the rotation's choice, before overrides */
+  scheduledPrimary: string | null;
+  scheduledBackup: string | null;
+  /** overrides in force at t */
+  overrides: Override[];
+}
+
+/** Applies the overrides in force at t, in order, to one layer. */
+function applyOverrides(base: string | null, layer: Layer, overrides: readonly Override[], t: number, used: Override[]): string | null {
+  let who = base;
+  for (const o of overrides) {
+    if (o.layer !== layer || t < o.from || t >= o.to) continue;
+    if (o.replaces !== null && o.replaces !== who) continue;
+    who = o.memberId;
+    used.push(o);
+  }
+  return who;
+}
+
+/** `overrides` must be sorted by seq (see sortOverrides). */
+export function onDutyAt(plan: RosterPlan, overrides: readonly Override[], t: number): OnDuty {
+  const shift = shiftAt(plan.rule, t);
+  const covered = isCovered(plan, t);
+  const scheduledPrimary = rotationPrimary(plan, shift.index);
+  const scheduledBackup = rotationBackup(plan, shift.index);
+  const used: Override[] = [];
+  const primary = covered ? applyOverrides(scheduledPrimary, 'primary', overrides, t, used) : null;
+  const backup = covered ? applyOverrides(scheduledBackup, 'backup', overrides, t, used) : null;
+  return { shift, covered, primary, backup, scheduledPrimary, scheduledBackup, overrides: used };
+}
+
+export function sortOverrides(overrides: readonly Override[]): Override[] {
+  return [...overrides].sort((a, b) => a.seq - b.seq);
+}
+
+export interface ScheduleRow {
+  start: number;
+  end: number;
+  shiftIndex: number;
+  primary: string | null;
+  backup: string | null;
+  scheduledPrimary: string | null;
+  scheduledBackup: string | null;
+  overrides: Override[];
+}
+
+/**
+ * The schedule between two instants: one row per shift, split where an override starts or
+ * ends so every row has one primary and one backup. Coverage windows do not split rows; a row
+ * says who holds the shift, and isCovered says when it applies.
+ */
+export function schedule(plan: RosterPlan, overrides: readonly Override[], from: number, to: number): ScheduleRow[] {
+  const rows: ScheduleRow[] = [];
+  const sorted = sortOverrides(overrides.filter((o) => o.to > from && o.from < to));
+  for (let k = shiftIndexAt(plan.rule, from); ; k++) {
+    const start = boundary(plan.rule, k);
+    if (start >= to) break;
+    const end = boundary(plan.rule, k + 1);
+    const cuts = new Set<number>([Math.max(start, from)]);
+    for (const o of sorted) {
+      if (o.from > start && o.from < end) cuts.add(o.from);
+      if (o.to > start && o.to < end) cuts.add(o.to);
+    }
+    const points = [...cuts].sort((a, b) => a - b);
+    for (let i = 0; i < points.length; i++) {
+      const s = points[i] as number;
+      const e = Math.min(points[i + 1] ?? end, end);
+      if (s >= to) break;
+      const scheduledPrimary = rotationPrimary(plan, k);
+      const scheduledBackup = rotationBackup(plan, k);
+      const used: Override[] = [];
+      rows.push({
+        start: s,
+        end: e,
+        shiftIndex: k,
+        primary: applyOverrides(scheduledPrimary, 'primary', sorted, s, used),
+        backup: applyOverrides(scheduledBackup, 'backup', sorted, s, used),
+        scheduledPrimary,
+        scheduledBackup,
+        overrides: used,
+      });
+    }
+  }
+  return rows;
+}
