@@ -20,7 +20,8 @@ export async function run(): Promise<BenchResult> {
     SLACK_BOT_TOKEN: 'xoxb-bench',
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: `${sink.url}api/`,
-    LOG_LEVEL: 'warn',
+    // The default level, so the cost of logging each interaction is measured too.
+    LOG_LEVEL: 'info',
     DATABASE_URL: `file:${path.join(dir, 'bench.db')}`,
     BOOTSTRAP_ADMINS: 'slack:T1:U1',
   };

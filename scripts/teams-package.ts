@@ -27,15 +27,14 @@ export const PERSONAL_COMMANDS: ManifestCommand[] = [
   { title: 'duty member list', description: 'Who is registered, by role' },
   { title: 'duty member add', description: 'Register a member (opens a form)' },
   { title: 'duty role list', description: 'Who holds which role' },
-  { title: 'case new', description: 'Open a consular case (opens a form)' },
-  { title: 'page list', description: 'Open pages and who has acknowledged them' },
+  { title: 'duty now', description: 'Who is on duty now' },
+  { title: 'duty schedule', description: 'The coming shifts' },
 ];
 
 export const TEAM_COMMANDS: ManifestCommand[] = [
   { title: 'duty help', description: 'List the commands you may run' },
   { title: 'duty member list', description: 'Who is registered, by role' },
-  { title: 'case new', description: 'Open a consular case (opens a form)' },
-  { title: 'page list', description: 'Open pages and who has acknowledged them' },
+  { title: 'duty now', description: 'Who is on duty now' },
 ];
 
 export interface ManifestOptions {

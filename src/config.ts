@@ -1,5 +1,6 @@
 // Configuration from the environment (and an optional .env), validated once at start-up.
 import { z } from 'zod/v4';
+import { parseIdentitySpec } from './domain/member';
 import { isValidTimeZone } from './domain/time';
 
 const optionalString = z
@@ -52,7 +53,10 @@ export const configSchema = z.object({
         .split(',')
         .map((x) => x.trim())
         .filter((x) => x !== ''),
-    ),
+    )
+    .refine((list) => list.every((x) => parseIdentitySpec(x) !== null), {
+      error: 'expected comma-separated slack:TEAM:USER, teams:<Entra object id> or console:<handle> entries',
+    }),
   PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { error: 'expected a URL' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -3,6 +3,8 @@ import type { Config } from './config';
 import { commands } from './handlers';
 import { ensureBootstrapAdmins } from './handlers/bootstrap';
 import { createDispatcher } from './handlers/dispatcher';
+import { createOutbox, type Enqueue } from './handlers/outbox';
+import { newId } from './store/ids';
 import type { ConversationStore, Dispatcher } from './handlers/ports';
 import type { Logger } from './logger';
 import { migrate } from './store/migrate';
@@ -20,7 +22,15 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
   if (applied.length) logger.info({ applied }, 'database migrations applied');
   const store = Store.open(config.DATABASE_URL);
   await ensureBootstrapAdmins(store, config.BOOTSTRAP_ADMINS, logger);
+  const clock = opts.clock ?? (() => new Date());
+  // Until the scheduler is wired in: an idempotent insert into the job table.
+  const enqueue: Enqueue = async (spec, tx) => {
+    if (await tx.job.findUnique({ where: { idempotencyKey: spec.key } })) return false;
+    await tx.job.create({ data: { id: newId(), kind: spec.kind, idempotencyKey: spec.key, payload: JSON.stringify(spec.payload), dueAt: spec.dueAt } });
+    return true;
+  };
   const dispatcher = createDispatcher({
+    outbox: createOutbox(enqueue, clock),
     store,
     commands,
     settings: { missionTimeZone: config.MISSION_TIMEZONE, ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}) },

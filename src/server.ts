@@ -55,8 +55,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     res.status(404).json({ error: 'not_found' });
   });
 
+  const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   const server: http.Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
+    // Unauthenticated Teams (the Emulator) must not be reachable from other hosts.
+    const s = app.listen(config.PORT, anonymousTeams ? '127.0.0.1' : '0.0.0.0', () => resolve(s));
     s.on('error', reject);
   });
   // Bolt's HTTP receiver has no server of its own here; Socket Mode connects out.

@@ -15,6 +15,8 @@ test.each([
   [{ TEAMS_APP_ID: 'id' }, /^TEAMS_APP_PASSWORD: /],
   [{ TEAMS_ANONYMOUS: 'maybe' }, /^TEAMS_ANONYMOUS: expected 1 or 0/],
   [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+  [{ BOOTSTRAP_ADMINS: 'slack:U1' }, /^BOOTSTRAP_ADMINS: expected comma-separated/],
+  [{ BOOTSTRAP_ADMINS: 'teams:abc' }, /^BOOTSTRAP_ADMINS: /],
 ])('a bad value names the variable: %j', (env, msg) => {
   const r = parseConfig(env);
   expect(r.ok).toBe(false);
@@ -22,6 +24,6 @@ test.each([
 });
 
 test('lists and flags', () => {
-  const r = parseConfig({ BOOTSTRAP_ADMINS: ' slack:T1:U1, teams:abc ,', TEAMS_ANONYMOUS: '1', DATABASE_URL: 'postgresql://u@h/db' });
-  expect(r).toMatchObject({ ok: true, config: { BOOTSTRAP_ADMINS: ['slack:T1:U1', 'teams:abc'], TEAMS_ANONYMOUS: true } });
+  const r = parseConfig({ BOOTSTRAP_ADMINS: ' slack:T1:U1, teams:0000AAAA-0000-0000-0000-000000000001 ,', TEAMS_ANONYMOUS: '1', DATABASE_URL: 'postgresql://u@h/db' });
+  expect(r).toMatchObject({ ok: true, config: { BOOTSTRAP_ADMINS: ['slack:T1:U1', 'teams:0000AAAA-0000-0000-0000-000000000001'], TEAMS_ANONYMOUS: true } });
 });

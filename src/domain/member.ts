@@ -90,6 +90,11 @@ export function parseIdentitySpec(spec: string): IdentityRef | null {
   const externalId = (m[2] as string).trim();
   if (platform === 'slack' && !/^[A-Z0-9]+:[A-Z0-9]+$/.test(externalId)) return null;
   if (platform === 'console' && !handleSchema.safeParse(externalId).success) return null;
+  if (platform === 'teams') {
+    // Entra object ids are GUIDs; Teams sends them in lower case.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(externalId)) return null;
+    return { platform, externalId: externalId.toLowerCase() };
+  }
   return externalId ? { platform, externalId } : null;
 }
 

@@ -13,16 +13,20 @@ function handleFor(i: IdentityRef): string {
 export async function ensureBootstrapAdmins(store: Store, specs: readonly string[], logger: Logger): Promise<void> {
   for (const spec of specs) {
     const identity = parseIdentitySpec(spec);
-    if (!identity) {
-      logger.warn({ entry: spec }, 'BOOTSTRAP_ADMINS: ignored an entry; expected slack:TEAM:USER, teams:<object id> or console:<handle>');
-      continue;
-    }
+    // config.ts validated every entry; this only guards direct callers.
+    if (!identity) throw new Error(`BOOTSTRAP_ADMINS: "${spec}" is not slack:TEAM:USER, teams:<object id> or console:<handle>`);
     await store.change(systemMeta('bootstrap'), async (w) => {
-      const existing =
+      let existing =
         identity.platform === 'console'
           ? await store.members.byHandle(identity.externalId.toLowerCase(), w.tx)
-          : await store.members.byIdentity(identity.platform, identity.externalId, w.tx);
+          : await store.members.byIdentityIncludingRemoved(identity, w.tx);
       if (existing) {
+        // Listed in BOOTSTRAP_ADMINS: the operator wants this account to be an admin, even if
+        // someone removed it.
+        if (existing.removedAt) {
+          existing = await store.members.restore(w, existing);
+          logger.warn({ member: existing.handle }, 'bootstrap admin was removed; restored');
+        }
         if (await store.members.grant(w, existing, 'admin', null)) logger.info({ member: existing.handle }, 'bootstrap admin granted');
         return;
       }

@@ -7,6 +7,7 @@ import type { FormField, FormValue, Reply } from '../domain/reply';
 import type { Allowed } from '../domain/roles';
 import type { Logger } from '../logger';
 import type { AuditMeta, Store } from '../store/store';
+import type { Outbox } from './ports';
 
 export type RawArgs = Record<string, FormValue | undefined>;
 
@@ -29,6 +30,8 @@ export interface HandlerContext {
   meta: AuditMeta;
   /** Commands the caller may run (for help). */
   available: readonly AnyCommand[];
+  /** Messages and timed jobs, committed with the change that causes them. */
+  outbox: Outbox;
 }
 
 export interface CommandForm {

@@ -11,7 +11,7 @@ import { rolesLabel } from '../domain/member';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { CommandError, type AnyCommand, type CoreSettings, type RawArgs } from './command';
-import type { Dispatcher, Preview } from './ports';
+import type { Dispatcher, Outbox, Preview } from './ports';
 
 export const MAX_COMMAND_LENGTH = 4000;
 
@@ -20,6 +20,7 @@ export interface DispatcherDeps {
   commands: readonly AnyCommand[];
   settings: CoreSettings;
   logger: Logger;
+  outbox: Outbox;
   clock?: () => Date;
 }
 
@@ -78,30 +79,38 @@ export function resolveText(commands: readonly AnyCommand[], text: string): Reso
 }
 
 function unknownCommand(commands: readonly AnyCommand[], lower: string[]): Reply {
-  // Compare against every key cut to as many words as were typed, so "/duty membr ad" finds
-  // "duty member add" and "/dutty help" finds "duty help".
-  const typed = lower.slice(0, 3).join(' ');
-  const candidates = new Map<string, AnyCommand>();
-  for (const c of commands) {
-    if (c.hidden) continue;
-    const w = words(c.key);
-    for (let n = 1; n <= w.length; n++) {
-      const k = w.slice(0, n).join(' ');
-      if (!candidates.has(k)) candidates.set(k, c);
-    }
-  }
-  const keys = [...candidates.keys()];
-  const sameLength = keys.filter((k) => words(k).length === Math.min(words(typed).length, 3));
-  const pool = sameLength.length ? sameLength : keys;
-  const near = closest(typed, pool);
-  const target = candidates.get(near);
-  const far = distance(typed, near) > Math.max(3, near.length / 2);
+  const visible = commands.filter((c) => !c.hidden);
   const shown = lower.slice(0, 3).join(' ').slice(0, 60);
-  if (!target || far) {
-    return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Type /duty help for the list.`);
+  const isGroup = (p: string): boolean => visible.some((c) => c.key.startsWith(p + ' '));
+  const usagesUnder = (p: string): string[] => visible.filter((c) => c.key === p || c.key.startsWith(p + ' ')).map((c) => c.usage);
+  // Walk down the typed words while they name a group; at the first word that does not,
+  // suggest the nearest word of that group (or, when none is near, everything the group holds).
+  let prefix = '';
+  const typed = lower.slice(0, 3);
+  for (let i = 0; i < typed.length; i++) {
+    const w = typed[i] as string;
+    const next = prefix ? `${prefix} ${w}` : w;
+    if (isGroup(next) || visible.some((c) => c.key === next)) {
+      prefix = next;
+      continue;
+    }
+    const words = [...new Set(visible.filter((c) => (prefix ? c.key.startsWith(prefix + ' ') : true)).map((c) => c.key.split(' ')[prefix ? prefix.split(' ').length : 0] as string))];
+    const near = closest(w, words);
+    if (near && distance(w, near) <= Math.max(2, Math.floor(near.length / 2))) {
+      const key = prefix ? `${prefix} ${near}` : near;
+      const exact = visible.find((c) => c.key === key);
+      // "/duty membr lst": the near word is a group and more was typed; keep walking.
+      if (isGroup(key) && i + 1 < typed.length && !exact?.positional?.length && !exact?.rest) {
+        prefix = key;
+        continue;
+      }
+      if (exact) return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Did you mean /${key}? Usage: ${exact.usage}`);
+      return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Did you mean one of these?\n${usagesUnder(key).join('\n')}`);
+    }
+    break;
   }
-  const usage = target.key === near ? target.usage : `/${near} …`;
-  return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Did you mean /${near}? Usage: ${usage}`);
+  if (prefix) return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Did you mean one of these?\n${usagesUnder(prefix).join('\n')}`);
+  return failure('UNKNOWN_COMMAND', `There is no command "/${shown}". Type /duty help for the list.`);
 }
 
 function clean(args: RawArgs): RawArgs {
@@ -237,11 +246,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           settings,
           logger: log,
           meta,
+          outbox: deps.outbox,
           available: commands.filter((c) => (c.allowUnregistered && !actor) || (actor && mayRun(c.allowed, roles))),
         },
         parsed.data,
       );
     } catch (e) {
+      // A unique constraint hit by a concurrent request: the user can simply try again.
+      if ((e as { code?: unknown }).code === 'P2002') {
+        return failure('CONFLICT', 'Someone changed the same record at the same moment; nothing was saved. Please try again.');
+      }
       if (e instanceof CommandError) {
         if (inv.kind === 'form' && command.form && e.fields) return formReply(command, args, e.fields, context);
         return failure(e.code, e.message, e.fields);

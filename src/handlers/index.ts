@@ -7,7 +7,7 @@ import { meCommand } from './duty/me.command';
 import { memberAddCommand } from './duty/member-add.command';
 import { memberEditCommand } from './duty/member-edit.command';
 import { memberListCommand } from './duty/member-list.command';
-import { memberRemoveCommand } from './duty/member-remove.command';
+import { memberRemoveCommand, memberRestoreCommand } from './duty/member-remove.command';
 import { roleGrantCommand, roleListCommand, roleRevokeCommand } from './duty/role.commands';
 
 export const commands: readonly AnyCommand[] = [
@@ -18,6 +18,7 @@ export const commands: readonly AnyCommand[] = [
   memberEditCommand,
   memberListCommand,
   memberRemoveCommand,
+  memberRestoreCommand,
   roleGrantCommand,
   roleRevokeCommand,
   roleListCommand,

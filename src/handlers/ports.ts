@@ -1,6 +1,7 @@
 // What the adapters need from the core. Implemented by src/handlers/dispatcher.ts.
 import type { Invocation } from '../domain/invocation';
-import type { Reply } from '../domain/reply';
+import type { MessageReply, Reply } from '../domain/reply';
+import type { Tx } from '../store/client';
 
 export interface Preview {
   /** The command key the text names ("duty member add"), if it names one. */
@@ -23,4 +24,18 @@ export interface Dispatcher {
 export interface ConversationStore {
   remember(platform: 'slack' | 'teams', key: string, reference: unknown): Promise<void>;
   recall(platform: 'slack' | 'teams', key: string): Promise<unknown>;
+}
+
+/** Where a message goes: a member (by their chat account) or a channel ("slack:C123", "teams:<id>"). */
+export type Destination = { kind: 'member'; memberId: string } | { kind: 'channel'; channel: string };
+
+/**
+ * Durable side effects, written in the same transaction as the change that causes them:
+ * messages and timed jobs. Implemented over the scheduler's job table (src/jobs).
+ */
+export interface Outbox {
+  /** A message, sent once at most (the key names the one intended delivery). */
+  deliver(tx: Tx, msg: { key: string; to: Destination; reply: MessageReply; dueAt?: Date }): Promise<void>;
+  /** A job for later (handoffs, reminders, expiries); idempotent on key. */
+  schedule(tx: Tx, job: { kind: string; key: string; dueAt: Date; payload: unknown }): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/prisma-sqlite/client';
 import { PrismaClient as PostgresClient } from '../generated/prisma-postgresql/client';
-import { providerOf } from './migrate';
+import { providerOf, type Provider } from './migrate';
 import { sqlitePath } from './paths';
 
 /**
@@ -13,11 +13,32 @@ import { sqlitePath } from './paths';
 export type Db = SqliteClient;
 export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
-export function createPrisma(url: string): Db {
+export interface Clients {
+  provider: Provider;
+  /** Reads: sees committed data only. */
+  read: Db;
+  /** Writes, always inside $transaction. */
+  write: Db;
+}
+
+/**
+ * On SQLite the adapter has one connection per client and serialises only transactions, so a
+ * plain query issued while another request's transaction is open would run inside it (seeing,
+ * or being rolled back with, uncommitted work). Reads therefore get their own read-only
+ * connection (WAL lets it read while a write is in progress), and every write goes through a
+ * transaction on the write connection. PostgreSQL's pool gives each transaction its own
+ * connection, so one client serves both.
+ */
+export function createPrisma(url: string): Clients {
   if (providerOf(url) === 'postgresql') {
-    const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) });
     // Same datamodel, other provider: the shapes match (see prisma/schema.prisma).
-    return client as unknown as Db;
+    const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
+    return { provider: 'postgresql', read: client, write: client };
   }
-  return new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: sqlitePath(url), timeout: 10_000 }) });
+  const file = sqlitePath(url);
+  return {
+    provider: 'sqlite',
+    read: new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: file, timeout: 10_000, readonly: true }) }),
+    write: new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: file, timeout: 10_000 }) }),
+  };
 }

@@ -70,8 +70,16 @@ export const IDENTITY_CACHE_MS = 2000;
 
 export class MemberRepository {
   private readonly identityCache = new Map<string, { member: Member | null; at: number }>();
+  /** A lookup that overlapped a change must not cache what it read. */
+  private generation = 0;
 
   constructor(private readonly db: Db) {}
+
+  /** Called after every committed (or rolled back) change. */
+  invalidate(): void {
+    this.generation++;
+    this.identityCache.clear();
+  }
 
   /**
    * Every chat interaction starts with this lookup, so outside transactions it is served from a
@@ -82,12 +90,13 @@ export class MemberRepository {
     const key = `${platform}\u0000${externalId}`;
     const cached = client === this.db ? this.identityCache.get(key) : undefined;
     if (cached && Date.now() - cached.at < IDENTITY_CACHE_MS) return cached.member;
+    const generation = this.generation;
     const idn = await client.identity.findUnique({
       where: { platform_externalId: { platform, externalId } },
       include: { member: { include } },
     });
     const member = idn && !idn.member.removedAt ? toMember(idn.member) : null;
-    if (client === this.db) {
+    if (client === this.db && generation === this.generation) {
       if (this.identityCache.size >= 10_000) this.identityCache.clear();
       this.identityCache.set(key, { member, at: Date.now() });
     }
@@ -133,7 +142,6 @@ export class MemberRepository {
   }
 
   async create(w: Writer, m: NewMember, grantedBy: string | null): Promise<Member> {
-    this.identityCache.clear();
     const id = newId();
     await w.tx.member.create({
       data: {
@@ -153,7 +161,6 @@ export class MemberRepository {
   }
 
   async update(w: Writer, before: Member, patch: MemberPatch): Promise<Member> {
-    this.identityCache.clear();
     const { addIdentities, ...fields } = patch;
     await w.tx.member.update({
       where: { id: before.id },
@@ -168,15 +175,26 @@ export class MemberRepository {
   }
 
   async remove(w: Writer, before: Member, at: Date): Promise<Member> {
-    this.identityCache.clear();
     await w.tx.member.update({ where: { id: before.id }, data: { removedAt: at } });
     const after = (await this.byId(before.id, w.tx)) as Member;
     await w.audit('member', before.id, 'remove', memberSnapshot(before), memberSnapshot(after));
     return after;
   }
 
+  async restore(w: Writer, before: Member): Promise<Member> {
+    await w.tx.member.update({ where: { id: before.id }, data: { removedAt: null } });
+    const after = (await this.byId(before.id, w.tx)) as Member;
+    await w.audit('member', before.id, 'restore', memberSnapshot(before), memberSnapshot(after));
+    return after;
+  }
+
+  /** Finds the member behind an identity, removed or not. */
+  async byIdentityIncludingRemoved(identity: IdentityRef, client: Db | Tx = this.db): Promise<Member | null> {
+    const id = await this.identityOwner(identity, client);
+    return id ? this.byId(id, client) : null;
+  }
+
   async grant(w: Writer, member: Member, role: Role, grantedBy: string | null): Promise<boolean> {
-    this.identityCache.clear();
     if (member.roles.includes(role)) return false;
     await w.tx.roleGrant.create({ data: { memberId: member.id, role, grantedBy } });
     await w.audit('member', member.id, 'role.grant', { roles: member.roles }, { roles: [...member.roles, role].sort() });
@@ -184,14 +202,29 @@ export class MemberRepository {
   }
 
   async revoke(w: Writer, member: Member, role: Role): Promise<boolean> {
-    this.identityCache.clear();
     if (!member.roles.includes(role)) return false;
     await w.tx.roleGrant.delete({ where: { memberId_role: { memberId: member.id, role } } });
     await w.audit('member', member.id, 'role.revoke', { roles: member.roles }, { roles: member.roles.filter((r) => r !== role) });
     return true;
   }
 
-  async countAdmins(client: Db | Tx = this.db): Promise<number> {
-    return client.roleGrant.count({ where: { role: 'admin', member: { removedAt: null } } });
+  /**
+   * Inside a change: locks the admin grants on PostgreSQL, so two admins removing each other at
+   * once cannot both pass the last-admin check (SQLite has one writer at a time anyway).
+   */
+  async countAdmins(tx: Tx, provider: 'sqlite' | 'postgresql'): Promise<number> {
+    if (provider === 'postgresql') {
+      const rows = await tx.$queryRaw<{ memberId: string }[]>`
+        SELECT g."memberId" FROM "RoleGrant" g JOIN "Member" m ON m."id" = g."memberId"
+        WHERE g."role" = 'admin' AND m."removedAt" IS NULL FOR UPDATE OF g`;
+      return rows.length;
+    }
+    return tx.roleGrant.count({ where: { role: 'admin', member: { removedAt: null } } });
+  }
+
+  /** Re-reads a member inside a change, so its "before" is current and races are seen. */
+  async current(w: Writer, id: string): Promise<Member | null> {
+    const m = await this.byId(id, w.tx);
+    return m && !m.removedAt ? m : null;
   }
 }

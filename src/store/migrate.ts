@@ -104,6 +104,10 @@ function isoNow(): string {
 export function migrateSqlite(url: string, migrations = loadMigrations('sqlite')): MigrateResult {
   const db = openSqlite(url);
   try {
+    // Prisma's table-redefining SQLite migrations drop and recreate tables; with foreign keys
+    // enforced, the drop would cascade and delete rows. The pragma is ignored inside a
+    // transaction, so it is set before; integrity is checked before commit instead.
+    db.pragma('foreign_keys = OFF');
     db.exec(SQLITE_TABLE);
     // BEGIN IMMEDIATE takes the writer lock, so a second process waits and then finds nothing to do.
     const run = db.transaction((): string[] => {
@@ -119,6 +123,8 @@ export function migrateSqlite(url: string, migrations = loadMigrations('sqlite')
           'INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES (?, ?, ?, ?, NULL, NULL, ?, 1)',
         ).run(crypto.randomUUID(), m.checksum, isoNow(), m.name, started);
       }
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new MigrationError(`migrations would leave ${broken.length} rows with broken references; nothing applied`);
       return pending.map((m) => m.name);
     });
     return { applied: run.immediate() };

@@ -1,10 +1,12 @@
-// The store: a Prisma client plus the repositories. Every change goes through `change()`, which
+// The store: Prisma clients plus the repositories. Every change goes through `change()`, which
 // writes the audit entry in the same transaction as the change it records.
 import type { Platform } from '../domain/invocation';
-import { createPrisma, type Db, type Tx } from './client';
+import type { Provider } from './migrate';
+import { createPrisma, type Clients, type Db, type Tx } from './client';
 import { AuditRepository, type AuditMeta } from './audit.repository';
 import { MemberRepository } from './member.repository';
 import { ConversationRepository } from './conversation.repository';
+import { RosterRepository } from './roster.repository';
 
 export type { AuditMeta };
 
@@ -15,29 +17,48 @@ export interface Writer {
 }
 
 export class Store {
+  readonly provider: Provider;
+  /** Reads (committed data only). Write with change() or transaction(). */
+  readonly db: Db;
+  private readonly writer: Db;
   readonly members: MemberRepository;
   readonly audit: AuditRepository;
   readonly conversations: ConversationRepository;
+  readonly rosters: RosterRepository;
 
-  constructor(readonly db: Db) {
-    this.members = new MemberRepository(db);
-    this.audit = new AuditRepository(db);
-    this.conversations = new ConversationRepository(db);
+  constructor(clients: Clients) {
+    this.provider = clients.provider;
+    this.db = clients.read;
+    this.writer = clients.write;
+    this.members = new MemberRepository(this.db);
+    this.audit = new AuditRepository(this.db);
+    this.conversations = new ConversationRepository(this.db, (fn) => this.transaction(fn));
+    this.rosters = new RosterRepository(this.db);
   }
 
   static open(url: string): Store {
     return new Store(createPrisma(url));
   }
 
+  /** A write transaction without an audit entry: for bookkeeping that is not user data. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.writer.$transaction(fn, { timeout: 15_000, maxWait: 15_000 });
+  }
+
   async change<T>(meta: AuditMeta, fn: (w: Writer) => Promise<T>): Promise<T> {
-    return this.db.$transaction(async (tx) => {
-      const writer: Writer = {
-        tx,
-        audit: (entity, entityId, action, before, after) =>
-          AuditRepository.write(tx, meta, { entity, entityId, action, before, after }),
-      };
-      return fn(writer);
-    });
+    try {
+      return await this.transaction(async (tx) => {
+        const writer: Writer = {
+          tx,
+          audit: (entity, entityId, action, before, after) =>
+            AuditRepository.write(tx, meta, { entity, entityId, action, before, after }),
+        };
+        return fn(writer);
+      });
+    } finally {
+      // After commit (or rollback): nothing read before it may be served from a cache.
+      this.members.invalidate();
+    }
   }
 
   /** Cheap round trip for /healthz. */
@@ -47,6 +68,7 @@ export class Store {
 
   async close(): Promise<void> {
     await this.db.$disconnect();
+    if (this.writer !== this.db) await this.writer.$disconnect();
   }
 }
 

@@ -71,6 +71,10 @@ describeEachDb('members, roles and audit', (fresh) => {
       expect(r.error?.code).toBe('FORBIDDEN');
       expect(r.text).toMatch(/is for admin; you have officer/);
     }
+    // Forms and buttons go through the same check: a submitted form is refused the same way.
+    const form = msg(await bob.submit('duty member add', { handle: 'zed', name: 'Zed' }));
+    expect(form.error?.code).toBe('FORBIDDEN');
+    expect(await core.store.members.byHandle('zed')).toBeNull();
     expect(msg(await bob.run('/duty me')).ok).toBe(true);
     const help = textOf(await bob.run('/duty help'));
     expect(help).toContain('/duty me');
@@ -122,14 +126,39 @@ describeEachDb('members, roles and audit', (fresh) => {
     expect(audit).toMatch(/create member/);
   });
 
+  test('a removed member can be restored; their handle and accounts point to the way back', async () => {
+    const r = msg(await root.run('/duty member add handle=dee name="Dee Again"'));
+    expect(r.text).toContain('/duty member restore @dee');
+    expect(msg(await root.run('/duty member restore @dee')).ok).toBe(true);
+    expect(textOf(await as(core, 'T1:U777', 'slack').run('/duty me'))).toContain('Dee Okafor');
+    expect(msg(await root.run('/duty member restore @dee')).error?.code).toBe('NOT_REMOVED');
+  });
+
   test('unknown commands get the nearest valid one and its usage', async () => {
     const r = msg(await root.run('/duty membr lst'));
     expect(r.error?.code).toBe('UNKNOWN_COMMAND');
     expect(r.text).toContain('Did you mean /duty member list?');
     expect(msg(await root.run('/dutty help')).text).toContain('/duty help');
-    expect(msg(await root.run('/duty member frobnicate')).text).toMatch(/Did you mean \/duty member/);
+    const group = msg(await root.run('/duty member frobnicate'));
+    expect(group.text).toMatch(/Did you mean one of these\?/);
+    expect(group.text).toContain('/duty member add handle=');
     expect(msg(await root.run('/xyzzy plugh')).error?.code).toBe('UNKNOWN_COMMAND');
     expect(msg(await root.run('/duty member add name="unterminated')).error?.code).toBe('BAD_SYNTAX');
     expect(msg(await root.run(`/duty help ${'x'.repeat(5000)}`)).error?.code).toBe('TOO_LONG');
+  });
+});
+
+describeEachDb('bootstrap admins', (fresh) => {
+  test('a removed bootstrap admin is restored at the next start instead of stopping it', async () => {
+    const db = await fresh();
+    const first = await coreOn(db, { BOOTSTRAP_ADMINS: 'console:root,slack:T1:UADMIN' });
+    const admin = await first.store.members.byIdentity('slack', 'T1:UADMIN');
+    expect(admin?.roles).toEqual(['admin']);
+    expect(msg(await as(first, 'root').run(`/duty member remove @${admin?.handle}`)).ok).toBe(true);
+    await first.close();
+    const second = await coreOn(db, { BOOTSTRAP_ADMINS: 'console:root,slack:T1:UADMIN' });
+    expect((await second.store.members.byIdentity('slack', 'T1:UADMIN'))?.roles).toEqual(['admin']);
+    await second.close();
+    await db.drop();
   });
 });

@@ -27,7 +27,7 @@ describe('Teams app manifest', () => {
     expect(bot).toMatchObject({ botId: BOT, scopes: ['personal', 'team', 'groupChat'] });
     const lists = bot?.commandLists as Array<{ scopes: string[]; commands: Array<{ title: string }> }>;
     expect(lists.flatMap((l) => l.scopes).sort()).toEqual(['groupChat', 'personal', 'team']);
-    expect(lists[0]?.commands.map((c) => c.title)).toEqual(expect.arrayContaining(['duty help', 'duty me', 'duty member list', 'case new', 'page list']));
+    expect(lists[0]?.commands.map((c) => c.title)).toEqual(expect.arrayContaining(['duty help', 'duty me', 'duty member list', 'duty now']));
     expect(manifestProblems(m)).toEqual([]);
     expect(m).not.toHaveProperty('composeExtensions');
   });

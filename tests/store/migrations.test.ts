@@ -174,3 +174,35 @@ describe("Prisma's own CLI agrees with our runner", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('a table-redefining SQLite migration over existing data', () => {
+  test('keeps every row of the tables that reference the redefined one', async () => {
+    const db = await freshSqlite();
+    const base = loadMigrations('sqlite');
+    await migrate(db.url);
+    const d = new Database(sqlitePath(db.url));
+    d.exec(`INSERT INTO "Member" (id, handle, displayName, updatedAt) VALUES ('m1', 'ana', 'Ana', '2026-01-01T00:00:00.000+00:00');
+            INSERT INTO "Identity" (id, memberId, platform, externalId) VALUES ('i1', 'm1', 'slack', 'T1:U1');
+            INSERT INTO "RoleGrant" (memberId, role) VALUES ('m1', 'admin');`);
+    d.close();
+    // What Prisma writes for a column added to Member on SQLite: copy, drop, rename.
+    const redefine = `PRAGMA defer_foreign_keys=ON;
+PRAGMA foreign_keys=OFF;
+CREATE TABLE "new_Member" ("id" TEXT NOT NULL PRIMARY KEY, "handle" TEXT NOT NULL, "displayName" TEXT NOT NULL, "timeZone" TEXT, "email" TEXT, "phone" TEXT, "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" DATETIME NOT NULL, "removedAt" DATETIME, "nickname" TEXT);
+INSERT INTO "new_Member" ("id", "handle", "displayName", "timeZone", "email", "phone", "createdAt", "updatedAt", "removedAt") SELECT "id", "handle", "displayName", "timeZone", "email", "phone", "createdAt", "updatedAt", "removedAt" FROM "Member";
+DROP TABLE "Member";
+ALTER TABLE "new_Member" RENAME TO "Member";
+CREATE UNIQUE INDEX "Member_handle_key" ON "Member"("handle");
+CREATE INDEX "Member_removedAt_idx" ON "Member"("removedAt");
+PRAGMA foreign_keys=ON;
+PRAGMA defer_foreign_keys=OFF;
+`;
+    const next = [...base, { name: '99999999999999_redefine_member', sql: redefine, checksum: crypto.createHash('sha256').update(redefine).digest('hex') }];
+    expect(migrateSqlite(db.url, next).applied).toEqual(['99999999999999_redefine_member']);
+    const after = new Database(sqlitePath(db.url), { readonly: true });
+    const counts = after.prepare('SELECT (SELECT count(*) FROM "Member") m, (SELECT count(*) FROM "Identity") i, (SELECT count(*) FROM "RoleGrant") r').get();
+    after.close();
+    expect(counts).toEqual({ m: 1, i: 1, r: 1 });
+    await db.drop();
+  });
+});

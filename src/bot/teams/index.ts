@@ -360,6 +360,12 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
       }
       req.body = body.value;
     }
+    // The Bot Framework schema's minimum; anything less is a malformed request, not a turn.
+    const a = req.body as { type?: unknown; serviceUrl?: unknown; conversation?: { id?: unknown } };
+    if (typeof a.type !== 'string' || typeof a.serviceUrl !== 'string' || !URL.canParse(a.serviceUrl) || typeof a.conversation?.id !== 'string') {
+      res.status(400).json({ error: 'invalid_activity', message: 'an activity needs type, serviceUrl and conversation.id' });
+      return;
+    }
     if (allowedTenant) {
       const tenant = tenantOf(req.body)?.toLowerCase();
       if (tenant !== allowedTenant) {

@@ -15,12 +15,16 @@ export const memberAddCommand = defineCommand({
     const ids = identitiesFrom(input, ctx.caller.platform === 'slack' ? ctx.origin.workspaceId : undefined);
     if (!ids.ok) throw new CommandError('INVALID_INPUT', ids.message, { [ids.field]: ids.message });
     const member = await ctx.store.change(ctx.meta, async (w) => {
-      if (await ctx.store.members.byHandle(input.handle, w.tx)) {
-        throw new CommandError('HANDLE_TAKEN', `The handle @${input.handle} is taken.`, { handle: 'this handle is taken' });
+      const same = await ctx.store.members.byHandle(input.handle, w.tx);
+      if (same) {
+        const hint = same.removedAt ? ` It belonged to a removed member: /duty member restore @${same.handle}` : '';
+        throw new CommandError('HANDLE_TAKEN', `The handle @${input.handle} is taken.${hint}`, { handle: 'this handle is taken' });
       }
       for (const i of ids.identities) {
-        if (await ctx.store.members.identityOwner(i, w.tx)) {
-          throw new CommandError('IDENTITY_TAKEN', `That ${i.platform} account already belongs to another member.`, {
+        const owner = await ctx.store.members.byIdentityIncludingRemoved(i, w.tx);
+        if (owner) {
+          const hint = owner.removedAt ? ` (@${owner.handle}, removed: /duty member restore @${owner.handle})` : '';
+          throw new CommandError('IDENTITY_TAKEN', `That ${i.platform} account already belongs to another member${hint}.`, {
             [i.platform]: 'already linked to another member',
           });
         }

@@ -22,7 +22,11 @@ export const roleGrantCommand = defineCommand({
   async run(ctx, { member, role }) {
     const target = await ctx.store.members.resolve(member);
     if (!target) return failure('UNKNOWN_MEMBER', `No member ${describeRef(member)}.`);
-    const changed = await ctx.store.change(ctx.meta, (w) => ctx.store.members.grant(w, target, role, ctx.actor?.id ?? null));
+    const changed = await ctx.store.change(ctx.meta, async (w) => {
+      const now = await ctx.store.members.current(w, target.id);
+      if (!now) throw new CommandError('UNKNOWN_MEMBER', `@${target.handle} was removed a moment ago.`);
+      return ctx.store.members.grant(w, now, role, ctx.actor?.id ?? null);
+    });
     return message({
       text: changed ? `@${target.handle} now has the ${role} role.` : `@${target.handle} already has the ${role} role; nothing changed.`,
     });
@@ -40,10 +44,13 @@ export const roleRevokeCommand = defineCommand({
     const target = await ctx.store.members.resolve(member);
     if (!target) return failure('UNKNOWN_MEMBER', `No member ${describeRef(member)}.`);
     const changed = await ctx.store.change(ctx.meta, async (w) => {
-      if (role === 'admin' && target.roles.includes('admin') && (await ctx.store.members.countAdmins(w.tx)) <= 1) {
+      const admins = role === 'admin' ? await ctx.store.members.countAdmins(w.tx, ctx.store.provider) : 0;
+      const now = await ctx.store.members.current(w, target.id);
+      if (!now) throw new CommandError('UNKNOWN_MEMBER', `@${target.handle} was removed a moment ago.`);
+      if (role === 'admin' && now.roles.includes('admin') && admins <= 1) {
         throw new CommandError('LAST_ADMIN', `@${target.handle} is the last admin; grant admin to someone else first.`);
       }
-      return ctx.store.members.revoke(w, target, role);
+      return ctx.store.members.revoke(w, now, role);
     });
     return message({
       text: changed ? `@${target.handle} no longer has the ${role} role.` : `@${target.handle} did not have the ${role} role; nothing changed.`,
