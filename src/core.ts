@@ -5,7 +5,7 @@ import { ensureBootstrapAdmins } from './handlers/bootstrap';
 import { createDispatcher } from './handlers/dispatcher';
 import { createOutbox, type Enqueue } from './handlers/outbox';
 import { newId } from './store/ids';
-import type { ConversationStore, Dispatcher } from './handlers/ports';
+import type { ConversationStore, Dispatcher, Outbox } from './handlers/ports';
 import type { Logger } from './logger';
 import { migrate } from './store/migrate';
 import { Store } from './store/store';
@@ -14,6 +14,7 @@ export interface Core {
   store: Store;
   dispatcher: Dispatcher;
   conversations: ConversationStore;
+  outbox: Outbox;
   close(): Promise<void>;
 }
 
@@ -29,8 +30,9 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
     await tx.job.create({ data: { id: newId(), kind: spec.kind, idempotencyKey: spec.key, payload: JSON.stringify(spec.payload), dueAt: spec.dueAt } });
     return true;
   };
+  const outbox = createOutbox(enqueue, clock);
   const dispatcher = createDispatcher({
-    outbox: createOutbox(enqueue, clock),
+    outbox,
     store,
     commands,
     settings: { missionTimeZone: config.MISSION_TIMEZONE, ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}) },
@@ -41,6 +43,7 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
     store,
     dispatcher,
     conversations: store.conversations,
+    outbox,
     close: () => store.close(),
   };
 }

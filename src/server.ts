@@ -7,6 +7,7 @@ import { createTeams } from './bot/teams';
 import { slackEnabled, teamsEnabled, type Config } from './config';
 import { startCore, type Core } from './core';
 import type { Dispatcher } from './handlers/ports';
+import { calendarRoute } from './http/calendar.route';
 import { createLogger, type Logger } from './logger';
 
 export interface RunningServer {
@@ -37,6 +38,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       res.status(503).json({ status: 'unavailable', db: 'error', reason: 'the database does not answer' });
     }
   });
+
+  app.get('/calendar/:file', calendarRoute(core.store, logger, opts.clock ?? (() => new Date())));
 
   const deps = { config, dispatcher: core.dispatcher, logger, conversations: core.conversations };
   let slack: SlackRuntime | undefined;

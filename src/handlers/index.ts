@@ -9,6 +9,15 @@ import { memberEditCommand } from './duty/member-edit.command';
 import { memberListCommand } from './duty/member-list.command';
 import { memberRemoveCommand, memberRestoreCommand } from './duty/member-remove.command';
 import { roleGrantCommand, roleListCommand, roleRevokeCommand } from './duty/role.commands';
+import { awayCommand } from './roster/away.command';
+import { calendarCommand, calendarResetCommand } from './roster/calendar';
+import { coverCommand, coverListCommand, coverRemoveCommand } from './roster/cover.commands';
+import { holidaysCommand } from './roster/holidays.command';
+import { logCommand } from './roster/log.command';
+import { rosterAddCommand, rosterEditCommand, rosterListCommand, rosterNewCommand, rosterRemoveCommand } from './roster/roster-admin.commands';
+import { scheduleCommand } from './roster/schedule.command';
+import { swapAcceptCommand, swapCommand, swapDeclineCommand } from './roster/swap.commands';
+import { atCommand, nextCommand, nowCommand } from './roster/who.commands';
 
 export const commands: readonly AnyCommand[] = [
   helpCommand,
@@ -23,4 +32,24 @@ export const commands: readonly AnyCommand[] = [
   roleRevokeCommand,
   roleListCommand,
   auditCommand,
+  nowCommand,
+  atCommand,
+  nextCommand,
+  scheduleCommand,
+  rosterNewCommand,
+  rosterEditCommand,
+  rosterListCommand,
+  rosterAddCommand,
+  rosterRemoveCommand,
+  coverCommand,
+  coverListCommand,
+  coverRemoveCommand,
+  swapCommand,
+  swapAcceptCommand,
+  swapDeclineCommand,
+  awayCommand,
+  holidaysCommand,
+  calendarCommand,
+  calendarResetCommand,
+  logCommand,
 ];

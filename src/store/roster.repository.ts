@@ -370,19 +370,20 @@ export class RosterRepository {
 
   // Calendar feeds -------------------------------------------------------------------------
 
-  async feedFor(target: { rosterId?: string; memberId?: string }, client: Db | Tx = this.db): Promise<{ id: string } | null> {
-    return client.calendarFeed.findFirst({ where: { ...target, revokedAt: null }, select: { id: true } });
+  async feedFor(target: { rosterId?: string; memberId?: string }, client: Db | Tx = this.db): Promise<{ id: string; token: string } | null> {
+    return client.calendarFeed.findFirst({ where: { ...target, revokedAt: null }, select: { id: true, token: true } });
   }
 
-  async createFeed(w: Writer, target: { rosterId?: string; memberId?: string }, tokenHash: string, createdBy: string | null, at: Date): Promise<void> {
+  async createFeed(w: Writer, target: { rosterId?: string; memberId?: string }, token: string, createdBy: string | null, at: Date): Promise<void> {
     const previous = await w.tx.calendarFeed.findMany({ where: { ...target, revokedAt: null } });
     for (const p of previous) await w.tx.calendarFeed.update({ where: { id: p.id }, data: { revokedAt: at } });
     const id = newId();
-    await w.tx.calendarFeed.create({ data: { id, tokenHash, ...target, createdBy } });
+    await w.tx.calendarFeed.create({ data: { id, token, ...target, createdBy } });
+    // The token itself stays out of the audit log: it is a secret.
     await w.audit('calendar.feed', id, previous.length ? 'reset' : 'create', previous.length ? { revoked: previous.map((p) => p.id) } : null, target);
   }
 
-  async feedByTokenHash(tokenHash: string): Promise<{ rosterId: string | null; memberId: string | null } | null> {
-    return this.db.calendarFeed.findFirst({ where: { tokenHash, revokedAt: null }, select: { rosterId: true, memberId: true } });
+  async feedByToken(token: string): Promise<{ rosterId: string | null; memberId: string | null } | null> {
+    return this.db.calendarFeed.findFirst({ where: { token, revokedAt: null }, select: { rosterId: true, memberId: true } });
   }
 }

@@ -14,8 +14,14 @@ export function testConfig(env: Record<string, string>): Config {
   return r.config;
 }
 
-export async function coreOn(db: TestDb, env: Record<string, string> = {}): Promise<Core> {
-  return startCore(testConfig({ DATABASE_URL: db.url, BOOTSTRAP_ADMINS: 'console:root', ...env }), pino({ level: 'silent' }));
+export async function coreOn(db: TestDb, env: Record<string, string> = {}, clock?: () => Date): Promise<Core> {
+  return startCore(testConfig({ DATABASE_URL: db.url, BOOTSTRAP_ADMINS: 'console:root', ...env }), pino({ level: 'silent' }), clock ? { clock } : {});
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start: string): { now: () => Date; set: (iso: string) => void; advance: (ms: number) => void } {
+  let t = Date.parse(start);
+  return { now: () => new Date(t), set: (iso) => (t = Date.parse(iso)), advance: (ms) => (t += ms) };
 }
 
 export function as(core: Core, externalId: string, platform: Platform = 'console') {

@@ -102,7 +102,7 @@ CREATE TABLE "DutyLogEntry" (
 -- CreateTable
 CREATE TABLE "CalendarFeed" (
     "id" TEXT NOT NULL PRIMARY KEY,
-    "tokenHash" TEXT NOT NULL,
+    "token" TEXT NOT NULL,
     "rosterId" TEXT,
     "memberId" TEXT,
     "createdBy" TEXT,
@@ -152,7 +152,7 @@ CREATE INDEX "Leave_memberId_removedAt_idx" ON "Leave"("memberId", "removedAt");
 CREATE INDEX "DutyLogEntry_rosterId_shiftStart_idx" ON "DutyLogEntry"("rosterId", "shiftStart");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "CalendarFeed_tokenHash_key" ON "CalendarFeed"("tokenHash");
+CREATE UNIQUE INDEX "CalendarFeed_token_key" ON "CalendarFeed"("token");
 
 -- CreateIndex
 CREATE INDEX "CalendarFeed_rosterId_idx" ON "CalendarFeed"("rosterId");

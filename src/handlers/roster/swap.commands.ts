@@ -1,0 +1,189 @@
+// Shift swaps: X asks Y to take a shift (and optionally to give one back); Y accepts or
+// declines; a request still pending when the shift starts expires.
+import { z } from 'zod/v4';
+import { parseDate } from '../../domain/datetime-input';
+import type { Member } from '../../domain/member';
+import { describeRef, memberRefSchema } from '../../domain/member';
+import { message } from '../../domain/reply';
+import type { Roster } from '../../domain/roster';
+import { onDutyAt, schedule } from '../../domain/rotation';
+import { addDays, dateKey, zonedInstant, type LocalDate } from '../../domain/zoned';
+import type { Store } from '../../store/store';
+import type { SwapRecord } from '../../store/roster.repository';
+import { CommandError, defineCommand } from '../command';
+import type { Outbox } from '../ports';
+import { COVER_CHANGE_JOB } from './handoff.job';
+import { loadPlan, MemberNames, resolveRoster, viewerZone, when } from './roster-common';
+
+export const SWAP_EXPIRE_JOB = 'roster.swap-expire';
+
+/** The member's shift (as it stands, with covers) starting on a local date of the roster. */
+async function shiftOn(store: Store, roster: Roster, memberId: string, date: LocalDate): Promise<{ from: number; to: number } | null> {
+  const { plan } = await loadPlan(store, roster);
+  const dayStart = zonedInstant(roster.timeZone, date, 0);
+  const dayEnd = zonedInstant(roster.timeZone, addDays(date, 1), 0);
+  const overrides = await store.rosters.overrides(roster.id, dayStart, dayEnd + 90 * 86_400_000);
+  const rows = schedule({ ...plan, coverage: [] }, overrides, dayStart, dayEnd);
+  const row = rows.find((r) => r.start >= dayStart && r.primary === memberId) ?? rows.find((r) => r.primary === memberId);
+  if (!row) return null;
+  // The whole shift, not the part of it that fell on that date.
+  const on = onDutyAt({ ...plan, coverage: [] }, overrides, row.start);
+  return { from: Math.max(row.start, on.shift.start), to: on.shift.end };
+}
+
+function onRoster(roster: Roster, m: Member): boolean {
+  return roster.members.includes(m.id) || (roster.backup.mode === 'order' && roster.backup.members.includes(m.id));
+}
+
+export const swapCommand = defineCommand({
+  key: 'duty swap',
+  summary: 'ask someone on your roster to take your shift (and give you theirs)',
+  usage: '/duty swap @member shift=<date> [for=<date>] [roster]',
+  allowed: ['officer', 'crisis', 'leader', 'admin'],
+  positional: ['member'],
+  rest: 'roster',
+  input: z.strictObject({
+    member: memberRefSchema,
+    shift: z.string({ error: 'shift=<date> of your shift is required' }).trim().max(20),
+    for: z.string().trim().max(20).optional(),
+    roster: z.string().trim().max(60).optional(),
+  }),
+  async run(ctx, input) {
+    const me = ctx.actor as Member;
+    const roster = await resolveRoster(ctx, input.roster);
+    const target = await ctx.store.members.resolve(input.member);
+    if (!target) throw new CommandError('UNKNOWN_MEMBER', `No member ${describeRef(input.member)}.`, { member: 'unknown member' });
+    if (target.id === me.id) throw new CommandError('SELF_SWAP', 'You cannot swap with yourself.');
+    if (!onRoster(roster, me)) throw new CommandError('NOT_ON_ROSTER', `You are not on ${roster.name}.`);
+    if (!onRoster(roster, target)) throw new CommandError('NOT_ON_ROSTER', `@${target.handle} is not on ${roster.name}; swaps are between members of the same roster.`, { member: 'not on this roster' });
+    const now = ctx.now.getTime();
+    const giveDate = parseDate(input.shift, roster.timeZone, now);
+    if (!giveDate) throw new CommandError('INVALID_INPUT', 'shift: not a date; write e.g. 2026-12-24 or fri', { shift: 'not a date' });
+    const give = await shiftOn(ctx.store, roster, me.id, giveDate);
+    if (!give) throw new CommandError('NO_SHIFT', `You have no ${roster.name} shift on ${dateKey(giveDate)}.`, { shift: 'no shift of yours that day' });
+    let take: { from: number; to: number } | null = null;
+    if (input.for) {
+      const takeDate = parseDate(input.for, roster.timeZone, now);
+      if (!takeDate) throw new CommandError('INVALID_INPUT', 'for: not a date', { for: 'not a date' });
+      take = await shiftOn(ctx.store, roster, target.id, takeDate);
+      if (!take) throw new CommandError('NO_SHIFT', `@${target.handle} has no ${roster.name} shift on ${dateKey(takeDate)}.`, { for: 'no shift of theirs that day' });
+    }
+    if (give.from <= now || (take && take.from <= now)) throw new CommandError('STARTED', 'That shift has already started; ask an admin for cover instead.');
+    const names = await MemberNames.load(ctx.store);
+    const tzTarget = target.timeZone ?? roster.timeZone;
+    const swap = await ctx.store.change(ctx.meta, async (w) => {
+      const s = await ctx.store.rosters.addSwap(w, { rosterId: roster.id, requesterId: me.id, targetId: target.id, give, take });
+      await ctx.outbox.deliver(w.tx, {
+        key: `swap:${s.id}:ask`,
+        to: { kind: 'member', memberId: target.id },
+        reply: message({
+          visibility: 'direct',
+          title: `Swap request from ${names.label(me.id)}`,
+          text: `${roster.name}: take ${names.short(me.id)}'s shift ${when(give.from, tzTarget)} → ${when(give.to, tzTarget)}${take ? `, and give yours ${when(take.from, tzTarget)} → ${when(take.to, tzTarget)} in return` : ''}? The request expires when the shift starts.`,
+          buttons: [
+            { label: 'Accept', command: `/duty swap accept ${s.id}`, style: 'primary' },
+            { label: 'Decline', command: `/duty swap decline ${s.id}`, style: 'danger' },
+          ],
+        }),
+      });
+      const expiry = Math.min(give.from, take?.from ?? Infinity);
+      await ctx.outbox.schedule(w.tx, { kind: SWAP_EXPIRE_JOB, key: `swap:${s.id}:expire`, dueAt: new Date(expiry), payload: { swapId: s.id } });
+      return s;
+    });
+    const tz = viewerZone(ctx, roster);
+    return message({ title: 'Swap requested', text: `Asked ${names.label(target.id)} to take ${when(swap.give.from, tz)} → ${when(swap.give.to, tz)}. You will get a message when they answer.` });
+  },
+});
+
+async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, accept: boolean) {
+  const me = ctx.actor as Member;
+  const swap = await ctx.store.rosters.swap(id);
+  if (!swap) throw new CommandError('UNKNOWN_SWAP', 'No such swap request.');
+  if (swap.targetId !== me.id) throw new CommandError('FORBIDDEN', 'Only the person asked can answer this swap request.');
+  if (swap.status !== 'pending') throw new CommandError('ALREADY_DECIDED', `This swap request is already ${swap.status}; nothing changed.`);
+  const now = ctx.now.getTime();
+  const names = await MemberNames.load(ctx.store);
+  const roster = await ctx.store.rosters.byId(swap.rosterId);
+  if (!roster) throw new CommandError('UNKNOWN_ROSTER', 'That roster no longer exists.');
+  const expired = now >= Math.min(swap.give.from, swap.take?.from ?? Infinity);
+  const status = expired ? 'expired' : accept ? 'accepted' : 'declined';
+  const done = await ctx.store.change(ctx.meta, async (w) => {
+    if (!(await ctx.store.rosters.decideSwap(w, swap, status, ctx.now))) return false;
+    if (status === 'accepted') {
+      const moves: [string, string, { from: number; to: number }][] = [[swap.targetId, swap.requesterId, swap.give]];
+      if (swap.take) moves.push([swap.requesterId, swap.targetId, swap.take]);
+      for (const [by, replaces, span] of moves) {
+        const o = await ctx.store.rosters.addOverride(w, { rosterId: roster.id, layer: 'primary', memberId: by, replaces, from: span.from, to: span.to, kind: 'swap', swapId: swap.id, createdBy: me.id });
+        for (const [edge, at] of [['start', o.from], ['end', o.to]] as const) {
+          await ctx.outbox.schedule(w.tx, { kind: COVER_CHANGE_JOB, key: `cover:${o.id}:${edge}`, dueAt: new Date(at), payload: { rosterId: roster.id, overrideId: o.id, at, edge } });
+        }
+      }
+    }
+    await ctx.outbox.deliver(w.tx, {
+      key: `swap:${swap.id}:${status}:requester`,
+      to: { kind: 'member', memberId: swap.requesterId },
+      reply: message({ visibility: 'direct', title: `Swap ${status}`, text: swapText(swap, status, names, names.get(swap.requesterId)?.timeZone ?? roster.timeZone, roster.name) }),
+    });
+    return true;
+  });
+  if (!done) throw new CommandError('ALREADY_DECIDED', 'This swap request was answered a moment ago; nothing changed.');
+  return message({ title: `Swap ${status}`, text: swapText(swap, status, names, viewerZone(ctx, roster), roster.name) });
+}
+
+function swapText(s: SwapRecord, status: string, names: MemberNames, tz: string, rosterName: string): string {
+  const give = `${names.short(s.requesterId)}'s shift ${when(s.give.from, tz)} → ${when(s.give.to, tz)}`;
+  const take = s.take ? ` and ${names.short(s.targetId)}'s shift ${when(s.take.from, tz)} → ${when(s.take.to, tz)}` : '';
+  if (status === 'accepted') return `${rosterName}: ${names.short(s.targetId)} takes ${give}${s.take ? `; ${names.short(s.requesterId)} takes ${take.slice(5)}` : ''}.`;
+  if (status === 'expired') return `${rosterName}: the request about ${give}${take} expired before an answer; nothing changed.`;
+  return `${rosterName}: ${names.short(s.targetId)} declined to take ${give}${take}; nothing changed.`;
+}
+
+const idInput = z.strictObject({ id: z.string().trim().uuid({ error: 'a swap request id' }) });
+
+export const swapAcceptCommand = defineCommand({
+  key: 'duty swap accept',
+  summary: 'accept a swap request',
+  usage: '/duty swap accept <request id>',
+  allowed: ['officer', 'crisis', 'leader', 'admin'],
+  hidden: true,
+  positional: ['id'],
+  input: idInput,
+  run: (ctx, input) => decide(ctx, input.id, true),
+});
+
+export const swapDeclineCommand = defineCommand({
+  key: 'duty swap decline',
+  summary: 'decline a swap request',
+  usage: '/duty swap decline <request id>',
+  allowed: ['officer', 'crisis', 'leader', 'admin'],
+  hidden: true,
+  positional: ['id'],
+  input: idInput,
+  run: (ctx, input) => decide(ctx, input.id, false),
+});
+
+/** The job that expires a request nobody answered before the shift. */
+export function swapJobs(deps: { store: Store; outbox: Outbox }) {
+  return {
+    async [SWAP_EXPIRE_JOB](payload: unknown, now: number) {
+      const { swapId } = z.object({ swapId: z.string() }).parse(payload);
+      const swap = await deps.store.rosters.swap(swapId);
+      if (!swap || swap.status !== 'pending') return { status: 'done' as const, result: 'decided' };
+      const roster = await deps.store.rosters.byId(swap.rosterId);
+      const names = await MemberNames.load(deps.store);
+      const meta = { actorId: null, actorName: 'system', platform: 'system' as const, requestId: `swap-expire:${swapId}` };
+      await deps.store.change(meta, async (w) => {
+        if (!(await deps.store.rosters.decideSwap(w, swap, 'expired', new Date(now)))) return;
+        for (const who of [swap.requesterId, swap.targetId]) {
+          await deps.outbox.deliver(w.tx, {
+            key: `swap:${swap.id}:expired:${who}`,
+            to: { kind: 'member', memberId: who },
+            reply: message({ visibility: 'direct', title: 'Swap request expired', text: swapText(swap, 'expired', names, names.get(who)?.timeZone ?? roster?.timeZone ?? 'UTC', roster?.name ?? 'Roster') }),
+          });
+        }
+      });
+      return { status: 'done' as const, result: 'expired' };
+    },
+  };
+}
+

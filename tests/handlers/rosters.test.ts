@@ -1,0 +1,224 @@
+import type ICALModule from 'ical.js' with { 'resolution-mode': 'import' };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- ical.js's CommonJS build; its types describe the ES module
+const ICAL = require('ical.js') as typeof ICALModule;
+import type { Core } from '../../src/core';
+import { renderFeed } from '../../src/handlers/roster/calendar';
+import { as, coreOn, manualClock, msg, textOf } from '../helpers/core';
+import { describeEachDb, type TestDb } from '../helpers/db';
+
+
+async function jobs(core: Core, kind?: string) {
+  const rows = await core.store.db.job.findMany({ where: kind ? { kind } : {}, orderBy: { dueAt: 'asc' } });
+  return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as Record<string, unknown> }));
+}
+
+describeEachDb('rosters', (fresh) => {
+  let db: TestDb;
+  let core: Core;
+  const clock = manualClock('2026-11-22T16:00:00Z'); // a Sunday
+  const root = () => as(core, 'root');
+  const alee = () => as(core, 'alee');
+  const bob = () => as(core, 'bob');
+
+  beforeAll(async () => {
+    db = await fresh();
+    core = await coreOn(db, {}, clock.now);
+    for (const [h, n, tz] of [['alee', 'Ana Lee', 'Europe/Paris'], ['bob', 'Bob Ray', 'Europe/Paris'], ['cy', 'Cy Diaz', 'America/New_York'], ['dee', 'Dee Okafor', 'UTC']]) {
+      expect(msg(await root().run(`/duty member add handle=${h} name="${n}" tz=${tz} roles=officer`)).ok).toBe(true);
+    }
+  });
+  afterAll(async () => {
+    await core.close();
+    await db.drop();
+  });
+
+  test('bad roster input is refused with the field named, and nothing is created', async () => {
+    const cases: [string, string][] = [
+      ['/duty roster new name=X1 members="@alee @ghost" shift=1w handoff=08:00', 'members'],
+      ['/duty roster new name=X2 members="@alee" shift=1w handoff=08:00 tz=Mars/Base', 'tz'],
+      ['/duty roster new name=X3 members="@alee" shift=fortnightly handoff=08:00', 'shift'],
+      ['/duty roster new name=X4 members="@alee" shift=1w handoff=25:00', 'handoff'],
+      ['/duty roster new name=X5 members="@alee" shift=1w handoff=08:00 coverage="weekdays teatime"', 'coverage'],
+      ['/duty roster new name=X6 members="@alee" shift=1w handoff=08:00 start=31/02/2026', 'start'],
+    ];
+    for (const [text, field] of cases) {
+      const r = msg(await root().run(text));
+      expect(r.ok).toBe(false);
+      expect(Object.keys(r.error?.fields ?? {})).toContain(field);
+    }
+    expect(await core.store.rosters.list()).toEqual([]);
+    expect(await jobs(core)).toEqual([]);
+  });
+
+  test('create a weekly after-hours roster; the first handoff and its reminder are scheduled', async () => {
+    const r = msg(await root().run('/duty roster new name="Consular duty" members="@alee @bob @cy" shift=1w handoff=08:00 tz=Europe/Paris start=2026-11-16 coverage=after-hours'));
+    expect(r.ok).toBe(true);
+    const handoffs = await jobs(core, 'roster.handoff');
+    expect(handoffs.map((j) => j.dueAt.toISOString())).toEqual(['2026-11-23T07:00:00.000Z']);
+    // The next shift's reminder (24 h before, Sunday 08:00) has already passed.
+    expect(await jobs(core, 'roster.reminder')).toEqual([]);
+    // A 12-hour roster: reminders that fall before the next handoff are planned now.
+    msg(await root().run('/duty roster new name=Crisis members="@dee @cy" shift=12h handoff=20:00 tz=UTC start=2026-11-22 reminder=2'));
+    const crisis = (await core.store.rosters.byName('crisis'))?.id as string;
+    const planned = async () => (await jobs(core)).filter((j) => j.payload.rosterId === crisis).map((j) => `${j.kind} ${j.dueAt.toISOString()} v${String(j.payload.version)}`);
+    expect(await planned()).toEqual(['roster.reminder 2026-11-22T18:00:00.000Z v1', 'roster.handoff 2026-11-22T20:00:00.000Z v1']);
+    // An edit re-plans under a new version; the old jobs will find themselves stale.
+    msg(await root().run('/duty roster edit Crisis handoff=21:00'));
+    expect(await planned()).toEqual([
+      'roster.reminder 2026-11-22T18:00:00.000Z v1',
+      'roster.reminder 2026-11-22T19:00:00.000Z v2',
+      'roster.handoff 2026-11-22T20:00:00.000Z v1',
+      'roster.handoff 2026-11-22T21:00:00.000Z v2',
+    ]);
+    // The rest of this file works on one roster.
+    await core.store.transaction(async (tx) => {
+      await tx.job.deleteMany({ where: { payload: { contains: crisis } } });
+      await tx.roster.delete({ where: { id: crisis } });
+    });
+  });
+
+  test('now, at and next', async () => {
+    expect(textOf(await alee().run('/duty now'))).toMatch(/Consular duty\*?: Ana Lee \(@alee\)/);
+    // Tuesday noon in Paris is office hours: nobody is on after-hours duty.
+    expect(textOf(await alee().run('/duty at 2026-11-24 12:00'))).toContain('nobody (outside the coverage hours)');
+    expect(textOf(await alee().run('/duty at 2026-11-24 20:00 Consular duty'))).toMatch(/Bob Ray/);
+    expect(textOf(await alee().run('/duty next'))).toMatch(/Mon 23 Nov 08:00 CET → Mon 30 Nov 08:00 CET: Bob Ray/);
+    expect(msg(await alee().run('/duty at someday')).error?.code).toBe('BAD_TIME');
+    expect(msg(await alee().run('/duty now Visa section')).error?.code).toBe('UNKNOWN_ROSTER');
+  });
+
+  test('cover: beats the rotation, overlapping covers are refused, removing restores the rotation', async () => {
+    const before = await core.store.audit.count();
+    expect(msg(await root().run('/duty cover @dee from="2026-11-25 20:00" to="2026-11-25 18:00"')).error?.code).toBe('END_BEFORE_START');
+    expect(msg(await root().run('/duty cover @ghost from="2026-11-25 18:00" to="2026-11-25 23:00"')).error?.code).toBe('UNKNOWN_MEMBER');
+    expect(await core.store.audit.count()).toBe(before);
+    const ok = msg(await root().run('/duty cover @dee from="2026-11-25 18:00" to="2026-11-26 08:00" for=@bob'));
+    expect(ok.ok).toBe(true);
+    expect(textOf(await alee().run('/duty at 2026-11-25 22:00'))).toMatch(/Dee Okafor/);
+    const clash = msg(await root().run('/duty cover @cy from="2026-11-25 20:00" to="2026-11-25 23:00" for=@bob'));
+    expect(clash.error?.code).toBe('OVERLAP');
+    // A cover of the cover is fine, and applies on top.
+    expect(msg(await root().run('/duty cover @cy from="2026-11-25 20:00" to="2026-11-25 23:00" for=@dee')).ok).toBe(true);
+    expect(textOf(await alee().run('/duty at 2026-11-25 21:00'))).toMatch(/Cy Diaz/);
+    expect(textOf(await alee().run('/duty schedule weeks=1'))).toMatch(/@dee.*cover \(for @bob\)/);
+    const list = msg(await alee().run('/duty cover list'));
+    const deeCover = list.rows?.find((r) => r.text.includes('@dee'));
+    const removeCmd = deeCover?.buttons?.[0]?.command as string;
+    expect(msg(await root().run(removeCmd)).ok).toBe(true);
+    expect(textOf(await alee().run('/duty at 2026-11-25 22:00'))).toMatch(/Bob Ray/);
+    // The cover start and end are scheduled jobs.
+    expect((await jobs(core, 'roster.cover-change')).length).toBe(4);
+  });
+
+  test('an officer arranges cover only for their own duty', async () => {
+    const r = msg(await alee().run('/duty cover @dee from="2026-12-01 18:00" to="2026-12-01 23:00" for=@bob'));
+    expect(r.error?.code).toBe('FORBIDDEN');
+  });
+
+  test('swap: asked by DM with buttons, accepted once, the shifts move, both are told', async () => {
+    expect(msg(await bob().run('/duty swap @dee shift=2026-11-23')).error?.code).toBe('NOT_ON_ROSTER');
+    // shift=<date> names your shift on that day; Bob has none in the week of 30 November.
+    expect(msg(await bob().run('/duty swap @alee shift=2026-12-01')).error?.code).toBe('NO_SHIFT');
+    const asked = msg(await bob().run('/duty swap @alee shift=2026-11-23 for=2026-12-07'));
+    expect(asked.ok).toBe(true);
+    const ask = (await jobs(core, 'deliver')).find((j) => String(j.idempotencyKey).endsWith(':ask'));
+    const alee_ = await core.store.members.byHandle('alee');
+    expect(ask?.payload.to).toEqual({ kind: 'member', memberId: alee_?.id });
+    const buttons = (ask?.payload.reply as { buttons: { label: string; command: string }[] }).buttons;
+    expect(buttons.map((b) => b.label)).toEqual(['Accept', 'Decline']);
+    expect(msg(await bob().run(buttons[0]?.command as string)).error?.code).toBe('FORBIDDEN');
+    const [a1, a2] = await Promise.all([alee().run(buttons[0]?.command as string), alee().run(buttons[0]?.command as string)]);
+    expect([msg(a1).ok, msg(a2).ok].sort()).toEqual([false, true]);
+    expect(textOf(await alee().run('/duty at 2026-11-24 20:00'))).toMatch(/Ana Lee/);
+    expect(textOf(await alee().run('/duty at 2026-12-08 20:00'))).toMatch(/Bob Ray/);
+    expect((await jobs(core, 'deliver')).some((j) => String(j.idempotencyKey).endsWith(':accepted:requester'))).toBe(true);
+    expect(textOf(await alee().run('/duty schedule weeks=3'))).toContain('⇄ swap');
+  });
+
+  test('a swap still pending when the shift starts expires', async () => {
+    msg(await root().run('/duty role grant @cy officer'));
+    const r = msg(await as(core, 'cy').run('/duty swap @alee shift=2026-11-30'));
+    expect(r.ok).toBe(true);
+    const expire = (await jobs(core, 'roster.swap-expire')).at(-1);
+    expect(expire?.dueAt.toISOString()).toBe('2026-11-30T07:00:00.000Z');
+    const { swapJobs } = await import('../../src/handlers/roster/swap.commands');
+    const handlers = swapJobs({ store: core.store, outbox: core.outbox });
+    await handlers['roster.swap-expire'](expire?.payload, Date.parse('2026-11-30T07:00:00Z'));
+    const swap = await core.store.rosters.swap(String(expire?.payload.swapId));
+    expect(swap?.status).toBe('expired');
+    const ask = (await jobs(core, 'deliver')).filter((j) => String(j.idempotencyKey).startsWith(`swap:${swap?.id}:expired:`));
+    expect(ask).toHaveLength(2);
+  });
+
+  test('leave: clashing shifts go to the admins with who is free', async () => {
+    const r = msg(await as(core, 'cy').run('/duty away from=2026-11-30 to=2026-12-06 note="home leave"'));
+    expect(r.text).toMatch(/need cover; the admins have been told/);
+    const admin = (await jobs(core, 'deliver')).filter((j) => String(j.idempotencyKey).startsWith('leave:'));
+    expect(admin.length).toBeGreaterThan(0);
+    const reply = admin[0]?.payload.reply as { rows: { text: string; buttons: { command: string }[] }[] };
+    // Cy is backup until Monday 08:00 Paris, then primary for the week.
+    const primary = reply.rows.find((row) => row.text.startsWith('Consular duty primary'));
+    expect(primary?.text).toMatch(/free then: /);
+    expect(primary?.buttons[0]?.command).toMatch(/^\/duty cover @\w+ from=2026-11-30T07:00:00.000Z to=2026-12-07T07:00:00.000Z for=@cy "Consular duty"$/);
+    expect(textOf(await alee().run('/duty schedule weeks=3'))).toContain('⚠ @cy on leave');
+    expect(msg(await alee().run('/duty away from=2026-12-10 to=2026-12-01')).error?.code).toBe('END_BEFORE_START');
+  });
+
+  test('holidays: add, import CSV and iCalendar; a bad CSV imports nothing', async () => {
+    expect(msg(await root().run('/duty holidays "Consular duty" add 25/12 Christmas Day')).ok).toBe(true);
+    const csv = 'date,name\n2027-01-01,New Year\n14/07/2027,Fête nationale\n';
+    expect(msg(await root().run(`/duty holidays "Consular duty" import data="${csv}"`)).text).toMatch(/Imported 2 holiday days/);
+    const bad = msg(await root().run('/duty holidays "Consular duty" import data="date,name\n2027-05-01,Labour\nnot-a-date,Oops"'));
+    expect(bad.error?.code).toBe('BAD_IMPORT');
+    expect(bad.text).toMatch(/row 3/);
+    const days = (await core.store.rosters.holidays((await core.store.rosters.list())[0]?.id as string)).map((d) => d.date);
+    expect(days).not.toContain('2027-05-01');
+    const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//t//EN', 'BEGIN:VEVENT', 'UID:1@t', 'DTSTAMP:20260101T000000Z', 'DTSTART;VALUE=DATE:20270505', 'DTEND;VALUE=DATE:20270507', 'SUMMARY:Two days', 'END:VEVENT', 'END:VCALENDAR'].join('\r\n');
+    expect(msg(await root().run(`/duty holidays "Consular duty" import data="${ics}"`)).text).toMatch(/Imported 2 holiday days/);
+    expect(textOf(await alee().run('/duty holidays "Consular duty"'))).toMatch(/2026-12-25 Christmas Day[\s\S]*2027-05-06 Two days/);
+    // Christmas 2026 is a Friday: covered all day.
+    expect(textOf(await alee().run('/duty at 2026-12-25 12:00'))).not.toContain('nobody');
+    expect(msg(await alee().run('/duty holidays "Consular duty" add 2027-02-02 Test')).error?.code).toBe('FORBIDDEN');
+  });
+
+  test('calendar feeds: a stable RFC 5545 feed an independent parser reads; reset replaces the address', async () => {
+    const r = msg(await alee().run('/duty calendar me'));
+    const token = /\/calendar\/([A-Za-z0-9_-]+)\.ics/.exec(r.text ?? '')?.[1] as string;
+    expect(token).toBeTruthy();
+    const feed = await core.store.rosters.feedByToken(token);
+    const text = (await renderFeed(core.store, feed ?? {}, clock.now().getTime())) as string;
+    const again = (await renderFeed(core.store, feed ?? {}, clock.now().getTime())) as string;
+    const parse = (t: string) => new ICAL.Component(ICAL.parse(t) as unknown[]);
+    const uids = (t: string) => parse(t).getAllSubcomponents('vevent').map((e) => String(e.getFirstPropertyValue('uid')));
+    expect(uids(again)).toEqual(uids(text));
+    const cal = parse(text);
+    const vtz = cal.getFirstSubcomponent('vtimezone');
+    expect(vtz?.getFirstPropertyValue('tzid')).toBe('Europe/Paris');
+    // ical.js converts with the feed's own VTIMEZONE rules, not with ours.
+    ICAL.TimezoneService.register(vtz as InstanceType<typeof ICAL.Component>);
+    const vevents = cal.getAllSubcomponents('vevent');
+    expect(vevents.every((v) => v.getFirstProperty('dtstart')?.getParameter('tzid') === 'Europe/Paris')).toBe(true);
+    const events = vevents.map((e) => new ICAL.Event(e));
+    expect(events.length).toBeGreaterThan(10);
+    // Whole weekly shifts start at a real handoff, 08:00 in Paris, across the DST change.
+    const paris = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    const weekly = events.filter((e) => e.summary === 'Duty: Consular duty' && e.duration.toSeconds() >= 7 * 86_400 - 3600);
+    expect(weekly.length).toBeGreaterThan(5);
+    for (const e of weekly) expect(paris.format(e.startDate.toJSDate())).toBe('08:00');
+    expect(events.some((e) => e.summary.includes('swap'))).toBe(true);
+    // Same address on asking again; a reset gives a new one and the old stops.
+    expect(msg(await alee().run('/duty calendar me')).text).toContain(token);
+    const reset = msg(await alee().run('/duty calendar reset me'));
+    expect(reset.text).not.toContain(token);
+    expect(await core.store.rosters.feedByToken(token)).toBeNull();
+    expect(msg(await alee().run('/duty calendar reset "Consular duty"')).error?.code).toBe('FORBIDDEN');
+  });
+
+  test('duty log goes to the shift being logged', async () => {
+    expect(msg(await as(core, 'dee').run('/duty log Police called about a detention in Lyon')).error?.code).toBe('NOT_ON_DUTY');
+    expect(msg(await alee().run('/duty log Police called about a detention in Lyon')).ok).toBe(true);
+    const roster = (await core.store.rosters.list())[0];
+    const entries = await core.store.rosters.log(roster?.id as string, Date.parse('2026-11-16T07:00:00Z'));
+    expect(entries.map((e) => e.text)).toEqual(['Police called about a detention in Lyon']);
+  });
+});
