@@ -3,6 +3,7 @@ import type ICALModule from 'ical.js' with { 'resolution-mode': 'import' };
 const ICAL = require('ical.js') as typeof ICALModule;
 import type { Core } from '../../src/core';
 import { renderFeed } from '../../src/handlers/roster/calendar';
+import { swapJobs } from '../../src/handlers/roster/swap.commands';
 import { as, coreOn, manualClock, msg, textOf } from '../helpers/core';
 import { describeEachDb, type TestDb } from '../helpers/db';
 
@@ -141,7 +142,6 @@ describeEachDb('rosters', (fresh) => {
     expect(r.ok).toBe(true);
     const expire = (await jobs(core, 'roster.swap-expire')).at(-1);
     expect(expire?.dueAt.toISOString()).toBe('2026-11-30T07:00:00.000Z');
-    const { swapJobs } = await import('../../src/handlers/roster/swap.commands');
     const handlers = swapJobs({ store: core.store, outbox: core.outbox });
     await handlers['roster.swap-expire'](expire?.payload, Date.parse('2026-11-30T07:00:00Z'));
     const swap = await core.store.rosters.swap(String(expire?.payload.swapId));
