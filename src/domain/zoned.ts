@@ -1,7 +1,7 @@
 // Wall-clock time in an IANA zone, with the rules duty rosters rely on: a local time that does
 // not exist (spring forward) moves to the first valid instant after it, and one that happens
 // twice (fall back) means its first occurrence. Instants are epoch milliseconds.
-import { tzOffset } from '@date-fns/tz';
+import { tzOffset, tzScan } from '@date-fns/tz';
 
 export interface LocalDate {
   y: number;
@@ -20,8 +20,66 @@ export interface LocalDateTime extends LocalDate {
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
+interface YearOffsets {
+  start: number;
+  end: number;
+  /** offset at the start of the UTC year */
+  first: number;
+  /** changes during the year, in order */
+  changes: { at: number; offset: number }[];
+}
+
+const years = new Map<string, Map<number, YearOffsets>>();
+/** The year last used per zone: schedules walk forward through one year at a time. */
+const lastYear = new Map<string, YearOffsets>();
+
+function loadYear(timeZone: string, y: number): YearOffsets {
+  let zone = years.get(timeZone);
+  if (!zone) {
+    zone = new Map();
+    years.set(timeZone, zone);
+  }
+  let c = zone.get(y);
+  if (!c) {
+    const start = new Date(Date.UTC(y, 0, 1));
+    const end = new Date(Date.UTC(y + 1, 0, 1));
+    // tzScan finds each change to within an hour or so; pin it to the minute with tzOffset.
+    const changes = tzScan(timeZone, { start, end }).map((ch) => {
+      const approx = ch.date.getTime();
+      let lo = Math.floor((approx - 3 * 3_600_000) / MINUTE);
+      let hi = Math.ceil((approx + 3 * 3_600_000) / MINUTE);
+      if (tzOffset(timeZone, new Date(hi * MINUTE)) !== ch.offset || tzOffset(timeZone, new Date(lo * MINUTE)) === ch.offset) return { at: approx, offset: ch.offset };
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (tzOffset(timeZone, new Date(mid * MINUTE)) === ch.offset) hi = mid;
+        else lo = mid;
+      }
+      return { at: hi * MINUTE, offset: ch.offset };
+    });
+    c = { start: start.getTime(), end: end.getTime(), first: tzOffset(timeZone, start), changes };
+    if (zone.size > 400) zone.clear();
+    zone.set(y, c);
+  }
+  return c;
+}
+
+/**
+ * UTC offset in minutes. Each Intl lookup costs microseconds and a year-long schedule needs
+ * thousands, so a zone's transitions are found once per UTC year (tzScan) and cached.
+ */
 export function offsetMinutes(timeZone: string, instant: number): number {
-  return tzOffset(timeZone, new Date(instant));
+  if (timeZone === 'UTC') return 0;
+  let c = lastYear.get(timeZone);
+  if (!c || instant < c.start || instant >= c.end) {
+    c = loadYear(timeZone, new Date(instant).getUTCFullYear());
+    lastYear.set(timeZone, c);
+  }
+  let off = c.first;
+  for (const ch of c.changes) {
+    if (ch.at > instant) break;
+    off = ch.offset;
+  }
+  return off;
 }
 
 function wall(ld: LocalDate, minutes: number): number {

@@ -1,3 +1,4 @@
+import { tzOffset } from '@date-fns/tz';
 import fc from 'fast-check';
 import { boundary, isCovered, onDutyAt, schedule, shiftIndexAt, sortOverrides, type Override, type RosterPlan, type RotationRule } from '../../src/domain/rotation';
 import { localOf, zonedInstant, offsetMinutes, dateKey } from '../../src/domain/zoned';
@@ -160,4 +161,20 @@ describe('overrides', () => {
     const on = onDutyAt(p, [o('1', 'di', null, t(1, 10), t(1, 20), 1, 'backup')], t(1, 12));
     expect([on.primary, on.backup]).toEqual(['ana', 'di']);
   });
+});
+
+test('cached offsets agree with the zone database at every instant, transitions included', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...ZONES, 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Africa/Casablanca'), fc.integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2031, 0, 1) }), (tz, t) => {
+      expect(offsetMinutes(tz, t)).toBe(tzOffset(tz, new Date(t)));
+    }),
+    { numRuns: 3000 },
+  );
+  for (const tz of ['Europe/London', 'Pacific/Chatham', 'America/Santiago', 'Australia/Lord_Howe']) {
+    for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 1); t += 15 * MIN) {
+      const a = offsetMinutes(tz, t);
+      const b = offsetMinutes(tz, t + 15 * MIN);
+      if (a !== b) for (const dt of [-MIN, 0, MIN, 15 * MIN]) expect(offsetMinutes(tz, t + dt)).toBe(tzOffset(tz, new Date(t + dt)));
+    }
+  }
 });

@@ -1,10 +1,10 @@
 // Calendar feeds (RFC 5545): per roster and per member, behind a secret token.
 import crypto from 'node:crypto';
-import { TZDate } from '@date-fns/tz';
-import { ICalCalendarMethod, default as ical } from 'ical-generator';
+import type ICALModule from 'ical.js' with { 'resolution-mode': 'import' };
 import { tzlib_get_ical_block } from 'timezones-ical-library';
 import { z } from 'zod/v4';
 import type { Member } from '../../domain/member';
+import { localOf } from '../../domain/zoned';
 import { message } from '../../domain/reply';
 import { schedule, type ScheduleRow } from '../../domain/rotation';
 import type { Roster } from '../../domain/roster';
@@ -12,13 +12,32 @@ import type { Store } from '../../store/store';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { loadPlan, MemberNames, resolveRoster } from './roster-common';
 
+// ical.js ships a CommonJS build, but its type declarations only describe the ES module.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+const ICAL = require('ical.js') as typeof ICALModule;
+
 const DAY = 86_400_000;
 export const FEED_PAST_DAYS = 30;
 export const FEED_FUTURE_DAYS = 365;
 
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** A jCal (RFC 7265) DATE-TIME: the zone's wall-clock fields under TZID, or UTC. */
+function dateTime(name: string, instant: number, timeZone: string): unknown[] {
+  if (timeZone === 'UTC') return [name, {}, 'date-time', `${new Date(instant).toISOString().slice(0, 19)}Z`];
+  const l = localOf(timeZone, instant);
+  return [name, { tzid: timeZone }, 'date-time', `${l.y}-${pad(l.m)}-${pad(l.d)}T${pad(Math.floor(l.minutes / 60))}:${pad(l.minutes % 60)}:00`];
+}
+
+const vtimezones = new Map<string, string | null>();
+
+/** The zone's VTIMEZONE (IANA rules packaged by timezones-ical-library), or null if unknown. */
 function vtimezone(tz: string): string | null {
-  const block = tzlib_get_ical_block(tz)[0];
-  return block && block.startsWith('BEGIN:VTIMEZONE') ? block : null;
+  if (!vtimezones.has(tz)) {
+    const block = tzlib_get_ical_block(tz)[0];
+    vtimezones.set(tz, block && block.startsWith('BEGIN:VTIMEZONE') ? block : null);
+  }
+  return vtimezones.get(tz) ?? null;
 }
 
 interface FeedEvent {
@@ -60,23 +79,45 @@ export async function renderFeed(store: Store, target: { rosterId?: string | nul
     }
   }
   const zone = rosters.length === 1 ? (rosters[0] as Roster).timeZone : (names.get(target.memberId ?? null)?.timeZone ?? rosters[0]?.timeZone ?? 'UTC');
-  const cal = ical({ name: title, prodId: { company: 'Duty Desk', product: 'duty-desk', language: 'EN' }, method: ICalCalendarMethod.PUBLISH, ttl: 3600 });
-  cal.timezone({ name: zone, generator: vtimezone });
+  // Built as jCal and serialised by ical.js, which escapes and folds lines per RFC 5545.
+  const components: unknown[] = [];
+  // One VTIMEZONE per zone the events use, so every client places them without guessing.
+  for (const tz of new Set(events.map((e) => e.roster.timeZone))) {
+    const block = vtimezone(tz);
+    if (block) components.push(ICAL.parse(block));
+  }
   for (const e of events) {
     const who = names.get(e.memberId) as Member | undefined;
     const marks = e.row.overrides.filter((o) => o.layer === e.layer).map((o) => (o.kind === 'swap' ? `swap with ${names.short(o.replaces)}` : `covering for ${names.short(o.replaces ?? e.row.scheduledPrimary)}`));
-    cal.createEvent({
-      id: `${e.roster.id}-${e.layer}-${e.row.start}-${e.row.end}@duty-desk`,
-      // ical-generator writes a TZID'd time from the date's own zone fields: a TZDate has them.
-      start: new TZDate(e.row.start, e.roster.timeZone),
-      end: new TZDate(e.row.end, e.roster.timeZone),
-      timezone: e.roster.timeZone,
-      stamp: new Date(e.row.start),
-      summary: `${e.layer === 'backup' ? 'Backup duty' : 'Duty'}: ${target.memberId ? e.roster.name : (who?.displayName ?? 'member')}${marks.length ? ` (${marks.join(', ')})` : ''}`,
-      description: `${e.roster.name}: ${names.label(e.row.primary)} on duty${e.row.backup ? `, backup ${names.label(e.row.backup)}` : ''}.${marks.length ? ` ${marks.join('; ')}.` : ''}`,
-    });
+    const tz = vtimezone(e.roster.timeZone) ? e.roster.timeZone : 'UTC';
+    components.push([
+      'vevent',
+      [
+        ['uid', {}, 'text', `${e.roster.id}-${e.layer}-${e.row.start}-${e.row.end}@duty-desk`],
+        dateTime('dtstamp', e.row.start, 'UTC'),
+        dateTime('dtstart', e.row.start, tz),
+        dateTime('dtend', e.row.end, tz),
+        ['summary', {}, 'text', `${e.layer === 'backup' ? 'Backup duty' : 'Duty'}: ${target.memberId ? e.roster.name : (who?.displayName ?? 'member')}${marks.length ? ` (${marks.join(', ')})` : ''}`],
+        ['description', {}, 'text', `${e.roster.name}: ${names.label(e.row.primary)} on duty${e.row.backup ? `, backup ${names.label(e.row.backup)}` : ''}.${marks.length ? ` ${marks.join('; ')}.` : ''}`],
+        ['transp', {}, 'text', 'OPAQUE'],
+      ],
+      [],
+    ]);
   }
-  return cal.toString();
+  const cal = [
+    'vcalendar',
+    [
+      ['prodid', {}, 'text', '-//Duty Desk//duty-desk//EN'],
+      ['version', {}, 'text', '2.0'],
+      ['calscale', {}, 'text', 'GREGORIAN'],
+      ['method', {}, 'text', 'PUBLISH'],
+      ['x-wr-calname', {}, 'unknown', title],
+      ['x-wr-timezone', {}, 'unknown', zone],
+      ['x-published-ttl', {}, 'unknown', 'PT1H'],
+    ],
+    components,
+  ];
+  return ICAL.stringify(cal as Parameters<typeof ICAL.stringify>[0]);
 }
 
 function feedUrl(ctx: HandlerContext, token: string): string {
