@@ -3,8 +3,9 @@ import type { Config } from './config';
 import { commands } from './handlers';
 import { ensureBootstrapAdmins } from './handlers/bootstrap';
 import { createDispatcher } from './handlers/dispatcher';
-import { createOutbox, type Enqueue } from './handlers/outbox';
-import { newId } from './store/ids';
+import { createOutbox } from './handlers/outbox';
+import { registerRosterJobs } from './handlers/roster/jobs';
+import { Scheduler } from './jobs';
 import type { ConversationStore, Dispatcher, Outbox } from './handlers/ports';
 import type { Logger } from './logger';
 import { migrate } from './store/migrate';
@@ -15,6 +16,8 @@ export interface Core {
   dispatcher: Dispatcher;
   conversations: ConversationStore;
   outbox: Outbox;
+  /** Runs due jobs once start()ed; the console only enqueues. */
+  scheduler: Scheduler;
   close(): Promise<void>;
 }
 
@@ -24,13 +27,9 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
   const store = Store.open(config.DATABASE_URL);
   await ensureBootstrapAdmins(store, config.BOOTSTRAP_ADMINS, logger);
   const clock = opts.clock ?? (() => new Date());
-  // Until the scheduler is wired in: an idempotent insert into the job table.
-  const enqueue: Enqueue = async (spec, tx) => {
-    if (await tx.job.findUnique({ where: { idempotencyKey: spec.key } })) return false;
-    await tx.job.create({ data: { id: newId(), kind: spec.kind, idempotencyKey: spec.key, payload: JSON.stringify(spec.payload), dueAt: spec.dueAt } });
-    return true;
-  };
-  const outbox = createOutbox(enqueue, clock);
+  const scheduler = new Scheduler({ store, logger, clock });
+  const outbox = createOutbox((spec, tx) => scheduler.enqueue(spec, tx), clock);
+  registerRosterJobs(scheduler, { store, outbox });
   const dispatcher = createDispatcher({
     outbox,
     store,
@@ -44,6 +43,10 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
     dispatcher,
     conversations: store.conversations,
     outbox,
-    close: () => store.close(),
+    scheduler,
+    async close() {
+      await scheduler.stop();
+      await store.close();
+    },
   };
 }

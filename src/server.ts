@@ -8,6 +8,7 @@ import { slackEnabled, teamsEnabled, type Config } from './config';
 import { startCore, type Core } from './core';
 import type { Dispatcher } from './handlers/ports';
 import { calendarRoute } from './http/calendar.route';
+import { createSlackDeliveryClient, registerDelivery, RoutingNotifier, SlackNotifier, TeamsNotifier } from './notify';
 import { createLogger, type Logger } from './logger';
 
 export interface RunningServer {
@@ -32,11 +33,19 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   app.get('/healthz', async (_req, res) => {
     try {
       await core.store.ping();
-      res.json({ status: 'ok', db: 'ok' });
     } catch (e) {
       logger.warn({ err: e }, 'health check: database unreachable');
       res.status(503).json({ status: 'unavailable', db: 'error', reason: 'the database does not answer' });
+      return;
     }
+    // The watchdog: jobs (handoffs, messages, later escalations) running late.
+    const late = await core.scheduler.late().catch(() => ({ count: 0, oldestMs: 0 }));
+    if (late.count > 0) {
+      logger.warn({ late: late.count, oldestMs: late.oldestMs }, 'scheduled jobs are running late');
+      res.json({ status: 'degraded', db: 'ok', jobs: { late: late.count, oldestLateMs: late.oldestMs } });
+      return;
+    }
+    res.json({ status: 'ok', db: 'ok' });
   });
 
   app.get('/calendar/:file', calendarRoute(core.store, logger, opts.clock ?? (() => new Date())));
@@ -57,6 +66,25 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
+
+  // Outbound messages: each a `deliver` job, sent on the member's platform.
+  registerDelivery(
+    core.scheduler,
+    new RoutingNotifier({
+      members: core.store.members,
+      logger,
+      ...(config.SLACK_BOT_TOKEN
+        ? {
+            slack: new SlackNotifier({
+              client: createSlackDeliveryClient({ token: config.SLACK_BOT_TOKEN, ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}), logger }),
+              members: core.store.members,
+            }),
+          }
+        : {}),
+      ...(teamsEnabled(config) ? { teams: new TeamsNotifier({ adapter: teams.adapter, botAppId: teams.botAppId, members: core.store.members, conversations: core.store.conversations }) } : {}),
+    }),
+  );
+  core.scheduler.start();
 
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   const server: http.Server = await new Promise((resolve, reject) => {

@@ -2,6 +2,7 @@
 import type { Invocation } from '../domain/invocation';
 import type { MessageReply, Reply } from '../domain/reply';
 import type { Tx } from '../store/client';
+import type { Destination } from '../domain/destination';
 
 export interface Preview {
   /** The command key the text names ("duty member add"), if it names one. */
@@ -26,8 +27,7 @@ export interface ConversationStore {
   recall(platform: 'slack' | 'teams', key: string): Promise<unknown>;
 }
 
-/** Where a message goes: a member (by their chat account) or a channel ("slack:C123", "teams:<id>"). */
-export type Destination = { kind: 'member'; memberId: string } | { kind: 'channel'; channel: string };
+export type { Destination } from '../domain/destination';
 
 /**
  * Durable side effects, written in the same transaction as the change that causes them:

@@ -36,6 +36,8 @@ export interface TeamsRuntime {
   adapter: TeamsAdapter;
   /** Sends a reply proactively to a stored conversation reference (pages, handoffs). Returns the activity id. */
   deliver(reference: unknown, reply: Reply): Promise<string | undefined>;
+  /** The bot's app id ('' when anonymous), for proactive messages. */
+  botAppId: string;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -175,9 +177,16 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
 
   async function sendTo(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
     let id: string | undefined;
+    let failure: { err: unknown } | undefined;
     await adapter.continueConversationAsync(botAppId, reference, async (ctx) => {
-      id = (await ctx.sendActivity(activity))?.id;
+      // Caught here: thrown, it would reach app.error, which logs it and posts an apology.
+      try {
+        id = (await ctx.sendActivity(activity))?.id;
+      } catch (err) {
+        failure = { err };
+      }
     });
+    if (failure) throw failure.err;
     return id;
   }
 
@@ -382,5 +391,5 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
     return sendTo(reference, activityFor(reply));
   }
 
-  return { handle, adapter, deliver };
+  return { handle, adapter, deliver, botAppId };
 }

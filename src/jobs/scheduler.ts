@@ -1,0 +1,516 @@
+// The durable scheduler: every timer and every outbound message is a row in the Job table,
+// claimed with a lease so that several processes can poll the same table safely.
+//
+// Life of a job: pending → running (claimed: lease, attempts+1) → done | failed | pending again
+// (retry) ; pending → cancelled. A running job whose lease ran out belonged to a worker that
+// died: ordinary kinds run again, at-most-once kinds (message sends) are marked failed because
+// nobody knows whether the message went out (GoAlert's rule: never page anyone twice).
+import os from 'node:os';
+import { Prisma, type Job } from '../generated/prisma-sqlite/client';
+import type { Logger } from '../logger';
+import type { Tx } from '../store/client';
+import { newId } from '../store/ids';
+import type { Store } from '../store/store';
+import { backoffMs } from './backoff';
+
+export interface JobSpec {
+  kind: string;
+  /** Idempotency key: one row per intended action. */
+  key: string;
+  dueAt: Date;
+  /** Stored as JSON. */
+  payload: unknown;
+}
+
+export type JobOutcome =
+  | { status: 'done'; result?: unknown }
+  | { status: 'retry'; afterMs: number; error: string }
+  | { status: 'failed'; error: string };
+
+export interface ClaimedJob {
+  id: string;
+  kind: string;
+  key: string;
+  payload: unknown;
+  dueAt: Date;
+  /** Including this one. */
+  attempts: number;
+}
+
+export interface JobContext {
+  /** The scheduler's clock when the job started. */
+  now: Date;
+  logger: Logger;
+  scheduler: Scheduler;
+}
+
+export type JobHandler = (job: ClaimedJob, ctx: JobContext) => Promise<JobOutcome>;
+
+export interface RegisterOptions {
+  /**
+   * The job has an effect outside the database that must not happen twice (a message). If its
+   * worker dies mid-run the outcome is unknown: the job is marked failed, not run again; a
+   * thrown handler is treated the same way. A `retry` outcome (known not to have happened) is
+   * retried as usual.
+   */
+  atMostOnce?: boolean;
+  /** Claims after which a job that keeps asking for a retry (or keeps throwing) fails. Default 8. */
+  maxAttempts?: number;
+}
+
+export interface SchedulerOptions {
+  store: Store;
+  logger: Logger;
+  clock?: () => Date;
+  /** Written to lockedBy; unique per process. */
+  workerId?: string;
+  /** Poll interval of start(). Default 500 ms. */
+  pollMs?: number;
+  /** How long a claim holds a job before another worker may take it. Default 60 s; renewed while the handler runs. */
+  leaseMs?: number;
+  /** Jobs claimed per cycle, and jobs running at once under start(). Default 10. */
+  batch?: number;
+  /** late() counts jobs overdue by more than this. Default 30 s. */
+  lateAfterMs?: number;
+}
+
+export const OUTCOME_UNKNOWN = 'outcome unknown; not resent';
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
+interface Registration {
+  handler: JobHandler;
+  atMostOnce: boolean;
+  maxAttempts: number;
+}
+
+type Finish = { status: 'done'; result?: unknown } | { status: 'pending'; dueAt: Date; error: string } | { status: 'failed'; error: string };
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+interface ClaimArgs {
+  now: Date;
+  /** The new lease's end. */
+  until: Date;
+  limit: number;
+  atMostOnce: string[];
+  mine: string[];
+}
+
+/** `AND "id" NOT IN (…)` for raw PostgreSQL queries, or nothing. */
+function notMine(ids: string[]): Prisma.Sql {
+  return ids.length ? Prisma.sql`AND "id" NOT IN (${Prisma.join(ids)})` : Prisma.empty;
+}
+
+/** JSON.stringify that never returns undefined (a job's result column is text). */
+function json(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+export class Scheduler {
+  readonly workerId: string;
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly clock: () => Date;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly batch: number;
+  private readonly lateAfterMs: number;
+  private readonly handlers = new Map<string, Registration>();
+  private readonly running = new Set<Promise<void>>();
+  /** Ids of the jobs this process is running: never "lost", however late their lease renewal. */
+  private readonly active = new Set<string>();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private wakeUp: (() => void) | undefined;
+  /** A wake() that came while the loop was busy: the next idle() returns at once. */
+  private woken = false;
+
+  constructor(opts: SchedulerOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? (() => new Date());
+    this.workerId = opts.workerId ?? `${os.hostname()}:${process.pid}:${newId().slice(0, 8)}`;
+    this.pollMs = opts.pollMs ?? 500;
+    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.batch = Math.max(1, opts.batch ?? 10);
+    this.lateAfterMs = opts.lateAfterMs ?? 30_000;
+    this.log = opts.logger.child({ component: 'scheduler', workerId: this.workerId });
+  }
+
+  /** The scheduler's clock. */
+  now(): Date {
+    return this.clock();
+  }
+
+  /** Register every kind before start(): a claimed job of an unknown kind fails. */
+  register(kind: string, handler: JobHandler, opts: RegisterOptions = {}): void {
+    if (this.handlers.has(kind)) throw new Error(`job kind "${kind}" is already registered`);
+    this.handlers.set(kind, { handler, atMostOnce: opts.atMostOnce ?? false, maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
+  }
+
+  /**
+   * Idempotent: a second enqueue with the same key does nothing and returns false. Pass the
+   * transaction of a store.change() (w.tx) so that the job commits, or rolls back, with the
+   * change that caused it.
+   */
+  async enqueue(spec: JobSpec, tx?: Tx): Promise<boolean> {
+    if (!spec.kind) throw new Error('a job needs a kind');
+    if (!spec.key) throw new Error('a job needs an idempotency key');
+    if (!(spec.dueAt instanceof Date) || Number.isNaN(spec.dueAt.getTime())) throw new Error(`job ${spec.key}: dueAt is not a valid date`);
+    const payload = json(spec.payload);
+    const createdAt = this.clock();
+    // ON CONFLICT DO NOTHING rather than insert-and-catch: on PostgreSQL a failed insert would
+    // abort the caller's whole transaction. Dates go through the driver adapter's formatting,
+    // the same as Prisma's own writes (ISO text on SQLite, UTC timestamp on PostgreSQL).
+    const insert = (t: Tx): Promise<number> =>
+      t.$executeRaw`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "attempts", "createdAt")
+        VALUES (${newId()}, ${spec.kind}, ${spec.key}, ${payload}, ${spec.dueAt}, 'pending', 0, ${createdAt})
+        ON CONFLICT ("idempotencyKey") DO NOTHING`;
+    const inserted = (tx ? await insert(tx) : await this.store.transaction(insert)) === 1;
+    if (inserted) {
+      this.log.debug({ kind: spec.kind, key: spec.key, dueAt: spec.dueAt.toISOString() }, 'job enqueued');
+      // Outside a transaction the row is committed now: no need to wait for the next poll.
+      if (!tx && spec.dueAt.getTime() <= createdAt.getTime()) this.wake();
+    }
+    return inserted;
+  }
+
+  /** pending → cancelled. False when there is no pending job with this key (already ran, running, unknown). */
+  async cancel(key: string, tx?: Tx): Promise<boolean> {
+    const now = this.clock();
+    const update = (t: Tx): Promise<{ count: number }> =>
+      t.job.updateMany({ where: { idempotencyKey: key, status: 'pending' }, data: { status: 'cancelled', finishedAt: now, lockedUntil: null, lockedBy: null } });
+    const { count } = tx ? await update(tx) : await this.store.transaction(update);
+    if (count) this.log.debug({ key }, 'job cancelled');
+    return count === 1;
+  }
+
+  /** One claim-and-run cycle at clock(): claims up to `batch` due jobs, runs them, returns how many ran. */
+  async runDue(): Promise<number> {
+    const jobs = await this.claim(this.batch);
+    await Promise.all(jobs.map((j) => this.execute(j)));
+    return jobs.length;
+  }
+
+  /**
+   * Polls every pollMs until stop(), running at most `batch` jobs at once. A claim that filled
+   * every free slot polls again as soon as a slot frees.
+   */
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.pollLoop();
+  }
+
+  /** Stops polling and waits for running handlers to finish. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    const loop = this.loop;
+    this.loop = undefined;
+    await loop;
+    while (this.running.size) await Promise.all([...this.running]);
+  }
+
+  /**
+   * The watchdog, for /healthz: pending jobs due more than lateAfterMs ago, and running jobs
+   * whose lease ran out more than lateAfterMs ago (nobody is taking them over). oldestMs is how
+   * late the oldest of them is (0 when none).
+   */
+  async late(): Promise<{ count: number; oldestMs: number }> {
+    const now = this.clock();
+    const limit = new Date(now.getTime() - this.lateAfterMs);
+    const [pending, stuck] = await Promise.all([
+      this.store.db.job.aggregate({ where: { status: 'pending', dueAt: { lt: limit } }, _count: { _all: true }, _min: { dueAt: true } }),
+      this.store.db.job.aggregate({ where: { status: 'running', lockedUntil: { lt: limit } }, _count: { _all: true }, _min: { lockedUntil: true } }),
+    ]);
+    const oldest = [pending._min.dueAt, stuck._min.lockedUntil].filter((d): d is Date => d !== null).map((d) => d.getTime());
+    return {
+      count: pending._count._all + stuck._count._all,
+      oldestMs: oldest.length ? now.getTime() - Math.min(...oldest) : 0,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Claiming
+
+  private atMostOnceKinds(): string[] {
+    return [...this.handlers].filter(([, r]) => r.atMostOnce).map(([k]) => k);
+  }
+
+  /**
+   * In one write transaction: fails the lost at-most-once jobs, then claims up to `limit` due
+   * jobs for this worker.
+   */
+  private async claim(limit: number): Promise<Job[]> {
+    const now = this.clock();
+    const until = new Date(now.getTime() + this.leaseMs);
+    const atMostOnce = this.atMostOnceKinds();
+    // A stalled event loop can let our own lease lapse before its renewal runs; those jobs are
+    // alive here, and must neither be failed as lost nor claimed a second time.
+    const mine = [...this.active];
+    const postgres = this.store.provider === 'postgresql';
+    const { lost, jobs } = await this.store.transaction(async (tx) => {
+      if (!postgres) {
+        // Take SQLite's write lock first (a no-op write does): a read first would pin a
+        // snapshot, and another process's commit before our write would then fail it
+        // ("database is locked") instead of making it wait its turn.
+        await tx.$executeRaw`UPDATE "Job" SET "status" = "status" WHERE 0 = 1`;
+      }
+      const lost = atMostOnce.length ? await this.failLost(tx, now, atMostOnce, mine) : [];
+      const jobs = postgres ? await this.claimPostgres(tx, { now, until, limit, atMostOnce, mine }) : await this.claimSqlite(tx, { now, until, limit, atMostOnce, mine });
+      return { lost, jobs };
+    });
+    for (const j of lost) {
+      this.log.warn({ jobId: j.id, kind: j.kind, key: j.idempotencyKey, lostWorker: j.lockedBy, attempts: j.attempts }, 'job outcome unknown (its worker stopped mid-run); marked failed, not resent');
+    }
+    if (jobs.length) this.log.debug({ count: jobs.length }, 'jobs claimed');
+    return jobs;
+  }
+
+  /** Running at-most-once jobs whose lease ran out: their worker died mid-send. */
+  private failLost(tx: Tx, now: Date, kinds: string[], mine: string[]): Promise<Pick<Job, 'id' | 'kind' | 'idempotencyKey' | 'lockedBy' | 'attempts'>[]> {
+    if (this.store.provider === 'postgresql') {
+      // SKIP LOCKED here too: workers sweeping at the same moment neither wait for nor deadlock
+      // on each other's rows; a row skipped now is swept by whoever holds it, or next cycle.
+      return tx.$queryRaw`
+        UPDATE "Job" SET "status" = 'failed', "lastError" = ${OUTCOME_UNKNOWN}, "finishedAt" = ${now}, "lockedUntil" = NULL
+        WHERE "id" IN (
+          SELECT "id" FROM "Job"
+          WHERE "status" = 'running' AND "lockedUntil" < ${now} AND "kind" IN (${Prisma.join(kinds)}) ${notMine(mine)}
+          FOR UPDATE SKIP LOCKED)
+        RETURNING "id", "kind", "idempotencyKey", "lockedBy", "attempts"`;
+    }
+    return tx.job.updateManyAndReturn({
+      where: { status: 'running', lockedUntil: { lt: now }, kind: { in: kinds }, ...(mine.length ? { id: { notIn: mine } } : {}) },
+      data: { status: 'failed', lastError: OUTCOME_UNKNOWN, finishedAt: now, lockedUntil: null },
+      select: { id: true, kind: true, idempotencyKey: true, lockedBy: true, attempts: true },
+    });
+  }
+
+  /**
+   * One statement: the sub-select locks due rows, skipping those another worker is claiming at
+   * this instant, and the update takes them. Lost at-most-once jobs are never claimed (should
+   * failLost have missed one, e.g. through clock skew between workers, it stays for the next).
+   */
+  private async claimPostgres(tx: Tx, { now, until, limit, atMostOnce, mine }: ClaimArgs): Promise<Job[]> {
+    const notAtMostOnce = atMostOnce.length ? Prisma.sql`AND "kind" NOT IN (${Prisma.join(atMostOnce)})` : Prisma.empty;
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      WITH due AS (
+        SELECT "id" FROM "Job"
+        WHERE ("status" = 'pending' AND "dueAt" <= ${now})
+           OR ("status" = 'running' AND "lockedUntil" < ${now} ${notAtMostOnce} ${notMine(mine)})
+        ORDER BY "dueAt"
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      UPDATE "Job" AS j
+      SET "status" = 'running', "lockedUntil" = ${until}, "lockedBy" = ${this.workerId}, "attempts" = j."attempts" + 1
+      FROM due WHERE j."id" = due."id"
+      RETURNING j."id"`;
+    if (!rows.length) return [];
+    return tx.job.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { dueAt: 'asc' } });
+  }
+
+  /**
+   * SQLite has one writer at a time and we hold the write lock: pick due rows and take them.
+   * The update checks again that each is still due, so the claim stays right even without the
+   * lock (e.g. should a driver ever run this outside a transaction).
+   */
+  private async claimSqlite(tx: Tx, { now, until, limit, atMostOnce, mine }: ClaimArgs): Promise<Job[]> {
+    const due: Prisma.JobWhereInput = {
+      OR: [
+        { status: 'pending', dueAt: { lte: now } },
+        {
+          status: 'running',
+          lockedUntil: { lt: now },
+          ...(atMostOnce.length ? { kind: { notIn: atMostOnce } } : {}),
+          ...(mine.length ? { id: { notIn: mine } } : {}),
+        },
+      ],
+    };
+    const candidates = await tx.job.findMany({ where: due, orderBy: { dueAt: 'asc' }, take: limit, select: { id: true } });
+    if (!candidates.length) return [];
+    const claimed = await tx.job.updateManyAndReturn({
+      where: { AND: [{ id: { in: candidates.map((c) => c.id) } }, due] },
+      data: { status: 'running', lockedUntil: until, lockedBy: this.workerId, attempts: { increment: 1 } },
+    });
+    return claimed.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Running
+
+  private async execute(row: Job): Promise<void> {
+    this.active.add(row.id);
+    try {
+      await this.run(row);
+    } finally {
+      this.active.delete(row.id);
+    }
+  }
+
+  private async run(row: Job): Promise<void> {
+    const log = this.log.child({ jobId: row.id, kind: row.kind, key: row.idempotencyKey, attempt: row.attempts });
+    const reg = this.handlers.get(row.kind);
+    if (!reg) {
+      log.error('no handler registered for this job kind');
+      return this.finish(row, { status: 'failed', error: `no handler registered for job kind "${row.kind}"` }, log);
+    }
+    // Only reachable when workers keep dying on this job: don't let it take down the next one.
+    if (row.attempts > reg.maxAttempts) {
+      return this.finish(row, { status: 'failed', error: `gave up after ${row.attempts - 1} attempts (its worker stopped each time)` }, log);
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(row.payload) as unknown;
+    } catch {
+      return this.finish(row, { status: 'failed', error: 'the payload is not valid JSON' }, log);
+    }
+    const job: ClaimedJob = { id: row.id, kind: row.kind, key: row.idempotencyKey, payload, dueAt: row.dueAt, attempts: row.attempts };
+    // Keep the lease while the handler runs, so a slow handler is not taken for a dead one.
+    const renewEvery = Math.max(250, Math.floor(this.leaseMs / 3));
+    const renewal = setInterval(() => void this.renew(row, log), renewEvery);
+    renewal.unref();
+    let outcome: JobOutcome;
+    try {
+      outcome = await reg.handler(job, { now: this.clock(), logger: log, scheduler: this });
+    } catch (err) {
+      if (reg.atMostOnce) {
+        // It may have thrown after its effect (a message) happened: do not risk doing it twice.
+        log.error({ err }, 'at-most-once job threw; marked failed, not retried');
+        outcome = { status: 'failed', error: `${OUTCOME_UNKNOWN}: ${errorText(err)}` };
+      } else {
+        log.error({ err }, 'job threw; it will be retried');
+        outcome = { status: 'retry', afterMs: backoffMs(row.attempts), error: errorText(err) };
+      }
+    } finally {
+      clearInterval(renewal);
+    }
+    return this.finish(row, this.toFinish(outcome, row, reg, log), log);
+  }
+
+  private toFinish(outcome: JobOutcome, row: Job, reg: Registration, log: Logger): Finish {
+    switch (outcome.status) {
+      case 'done':
+        return outcome;
+      case 'failed':
+        log.warn({ error: outcome.error }, 'job failed');
+        return outcome;
+      case 'retry': {
+        if (row.attempts >= reg.maxAttempts) {
+          log.warn({ error: outcome.error }, 'job failed: out of attempts');
+          return { status: 'failed', error: `gave up after ${row.attempts} attempts: ${outcome.error}` };
+        }
+        const afterMs = Number.isFinite(outcome.afterMs) ? Math.max(0, outcome.afterMs) : backoffMs(row.attempts);
+        log.info({ error: outcome.error, afterMs }, 'job will be retried');
+        return { status: 'pending', dueAt: new Date(this.clock().getTime() + afterMs), error: outcome.error };
+      }
+      default:
+        return { status: 'failed', error: `the handler returned an unknown outcome: ${json(outcome)}` };
+    }
+  }
+
+  /** Records the outcome, fenced: only if this worker still holds this claim. */
+  private async finish(row: Job, f: Finish, log: Logger): Promise<void> {
+    const now = this.clock();
+    const data: Prisma.JobUpdateManyMutationInput =
+      f.status === 'done'
+        ? { status: 'done', finishedAt: now, lockedUntil: null, result: f.result === undefined ? null : json(f.result) }
+        : f.status === 'pending'
+          ? { status: 'pending', dueAt: f.dueAt, lockedUntil: null, lockedBy: null, lastError: f.error }
+          : { status: 'failed', finishedAt: now, lockedUntil: null, lastError: f.error };
+    const where: Prisma.JobWhereInput = { id: row.id, status: 'running', lockedBy: this.workerId, attempts: row.attempts };
+    // A lost write here would turn a finished job into a "lost" one: try a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { count } = await this.store.transaction((tx) => tx.job.updateMany({ where, data }));
+        if (count === 0) log.warn({ outcome: f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+        return;
+      } catch (err) {
+        if (attempt >= 3) {
+          log.error({ err, outcome: f.status }, 'could not record the outcome of a job');
+          return;
+        }
+        await sleep(200 * attempt);
+      }
+    }
+  }
+
+  private async renew(row: Job, log: Logger): Promise<void> {
+    try {
+      const lockedUntil = new Date(this.clock().getTime() + this.leaseMs);
+      await this.store.transaction((tx) =>
+        tx.job.updateMany({ where: { id: row.id, status: 'running', lockedBy: this.workerId, attempts: row.attempts }, data: { lockedUntil } }),
+      );
+    } catch (err) {
+      log.warn({ err }, 'could not renew a job lease');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Polling
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    if (w) w();
+    else this.woken = true;
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p
+      .catch((err: unknown) => this.log.error({ err }, 'job runner failed'))
+      .finally(() => {
+        this.running.delete(tracked);
+        // A slot is free: look for more work now rather than at the next tick.
+        this.wake();
+      });
+    this.running.add(tracked);
+  }
+
+  private async pollLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const free = this.batch - this.running.size;
+      let again = false;
+      let wait = this.pollMs;
+      if (free > 0) {
+        try {
+          const jobs = await this.claim(free);
+          failures = 0;
+          for (const j of jobs) this.track(this.execute(j));
+          again = jobs.length === free;
+        } catch (err) {
+          // The database is away: poll less often until it is back, rather than log twice a second.
+          failures++;
+          wait = Math.min(this.pollMs * 2 ** Math.min(failures - 1, 10), 30_000);
+          this.log.error({ err, retryInMs: wait }, 'claiming due jobs failed');
+        }
+      }
+      // Full: wait for a slot (track() wakes us), or the poll interval.
+      if (!this.stopping && !(again && this.running.size < this.batch)) await this.idle(wait);
+    }
+  }
+}

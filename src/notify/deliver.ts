@@ -1,0 +1,71 @@
+// The `deliver` job: one outbound message, sent at most once.
+import { z } from 'zod/v4';
+import type { MessageReply } from '../domain/reply';
+import { backoffMs } from '../jobs/backoff';
+import type { JobOutcome, Scheduler } from '../jobs/scheduler';
+import type { Tx } from '../store/client';
+import type { Destination, DeliveryResult, Notifier } from './types';
+
+export const DELIVER_KIND = 'deliver';
+
+const destinationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('member'), memberId: z.string().min(1) }),
+  z.object({ kind: z.literal('channel'), channel: z.string().min(1) }),
+]);
+
+const fieldSchema = z.object({ label: z.string(), value: z.string() });
+const buttonSchema = z.object({
+  label: z.string(),
+  command: z.string(),
+  style: z.enum(['primary', 'danger', 'default']).optional(),
+  confirm: z.object({ title: z.string(), text: z.string(), confirm: z.string(), deny: z.string() }).optional(),
+});
+
+/** A MessageReply as stored in a job (attachments are not carried yet: their content is a Buffer). */
+const messageReplySchema = z.object({
+  kind: z.literal('message'),
+  ok: z.boolean(),
+  title: z.string().optional(),
+  text: z.string().optional(),
+  fields: z.array(fieldSchema).optional(),
+  rows: z.array(z.object({ text: z.string(), fields: z.array(fieldSchema).optional(), buttons: z.array(buttonSchema).optional() })).optional(),
+  buttons: z.array(buttonSchema).optional(),
+  visibility: z.enum(['caller', 'channel', 'direct']),
+  error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.string()).optional() }).optional(),
+  fallback: z.string().optional(),
+});
+
+export const deliverPayloadSchema = z.object({ to: destinationSchema, reply: messageReplySchema });
+export type DeliverPayload = { to: Destination; reply: MessageReply };
+
+/** What a delivery's result means for its job. */
+export function deliveryOutcome(r: DeliveryResult, attempt: number): JobOutcome {
+  if (r.ok) return { status: 'done', ...(r.providerId !== undefined ? { result: { providerId: r.providerId } } : {}) };
+  if (r.retryable) return { status: 'retry', afterMs: r.retryAfterMs ?? backoffMs(attempt), error: r.error };
+  return { status: 'failed', error: r.error };
+}
+
+/** Registers the `deliver` kind: at most once, because a send whose outcome is unknown is not repeated. */
+export function registerDelivery(scheduler: Scheduler, notifier: Notifier, opts: { maxAttempts?: number } = {}): void {
+  scheduler.register(
+    DELIVER_KIND,
+    async (job) => {
+      const parsed = deliverPayloadSchema.safeParse(job.payload);
+      if (!parsed.success) return { status: 'failed', error: `invalid deliver payload: ${z.prettifyError(parsed.error)}` };
+      return deliveryOutcome(await notifier.send(parsed.data.to, parsed.data.reply), job.attempts);
+    },
+    { atMostOnce: true, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) },
+  );
+}
+
+/**
+ * Enqueues one message. `key` names the one intended delivery (e.g. "page:42:step:1:alee"): a
+ * second enqueue with it does nothing and returns false. Pass the change's transaction so that
+ * the message is sent only if the change commits. Due now unless dueAt says otherwise.
+ */
+export function enqueueDelivery(scheduler: Scheduler, msg: { key: string; to: Destination; reply: MessageReply; dueAt?: Date }, tx?: Tx): Promise<boolean> {
+  // A programming error, not a delivery failure: say so where the message is made.
+  if (msg.reply.attachments?.length) throw new Error(`delivery ${msg.key}: attachments cannot be delivered yet`);
+  const payload = deliverPayloadSchema.parse({ to: msg.to, reply: msg.reply });
+  return scheduler.enqueue({ kind: DELIVER_KIND, key: msg.key, dueAt: msg.dueAt ?? scheduler.now(), payload }, tx);
+}

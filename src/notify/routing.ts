@@ -1,0 +1,65 @@
+// Picks the platform: a channel by its prefix, a member by their chat accounts.
+import type { Member } from '../domain/member';
+import type { MessageReply } from '../domain/reply';
+import type { Logger } from '../logger';
+import { lookupMember, notDelivered, parseChannel, type DeliveryResult, type Destination, type MemberDirectory, type Notifier } from './types';
+
+export type ChatPlatform = 'slack' | 'teams';
+
+/** A notifier for one platform (SlackNotifier, TeamsNotifier). */
+export interface PlatformNotifier extends Notifier {
+  readonly platform: ChatPlatform;
+  sendToMember(member: Member, reply: MessageReply): Promise<DeliveryResult>;
+  sendToChannel(id: string, reply: MessageReply): Promise<DeliveryResult>;
+}
+
+export interface RoutingOptions {
+  members: MemberDirectory;
+  /** The platforms that are connected; a missing one is skipped. */
+  slack?: PlatformNotifier;
+  teams?: PlatformNotifier;
+  /** Order of preference for members with accounts on both. Default Slack first. */
+  prefer?: ChatPlatform[];
+  logger?: Logger;
+}
+
+export class RoutingNotifier implements Notifier {
+  private readonly prefer: ChatPlatform[];
+
+  constructor(private readonly opts: RoutingOptions) {
+    const prefer = opts.prefer ?? ['slack', 'teams'];
+    // Whatever the preference lists, every platform stays reachable after it.
+    this.prefer = [...new Set<ChatPlatform>([...prefer, 'slack', 'teams'])];
+  }
+
+  private notifier(platform: ChatPlatform): PlatformNotifier | undefined {
+    return platform === 'slack' ? this.opts.slack : this.opts.teams;
+  }
+
+  async send(to: Destination, reply: MessageReply): Promise<DeliveryResult> {
+    if (to.kind === 'channel') {
+      const c = parseChannel(to.channel);
+      if (!c) return notDelivered(`unknown channel "${to.channel}": expected slack:<channel id> or teams:<conversation id>`);
+      const n = this.notifier(c.platform);
+      if (!n) return notDelivered(`${c.platform === 'slack' ? 'Slack' : 'Teams'} is not connected`);
+      return n.sendToChannel(c.id, reply);
+    }
+    const found = await lookupMember(this.opts.members, to.memberId);
+    if (!found.ok) return found.result;
+    const member = found.member;
+    const has = this.prefer.filter((p) => member.identities.some((i) => i.platform === p));
+    if (!has.length) return notDelivered('no chat account');
+    const usable = has.filter((p) => this.notifier(p) !== undefined);
+    if (!usable.length) return notDelivered(`no chat account on a connected platform (@${member.handle} is on ${has.join(', ')})`);
+    // A definite "not delivered" (no Teams chat yet, user_not_found…) falls through to the next
+    // platform; a retryable failure does not: the next attempt goes to the preferred one again.
+    const errors: string[] = [];
+    for (const p of usable) {
+      const r = await (this.notifier(p) as PlatformNotifier).sendToMember(member, reply);
+      if (r.ok || r.retryable) return r;
+      errors.push(`${p}: ${r.error}`);
+      this.opts.logger?.info({ memberId: member.id, platform: p, error: r.error }, 'could not reach the member on this platform');
+    }
+    return notDelivered(errors.join('; '));
+  }
+}

@@ -1,0 +1,52 @@
+// Outbound delivery: where a message goes and what became of it.
+import type { Member } from '../domain/member';
+import type { MessageReply } from '../domain/reply';
+
+import type { Destination } from '../domain/destination';
+
+export type { Destination };
+
+/**
+ * Expected failures are values. `retryable` means the message was certainly not delivered and
+ * trying again later may work; `retryAfterMs` is the provider's own wait (Retry-After), when it
+ * named one.
+ */
+export type DeliveryResult = { ok: true; providerId?: string } | { ok: false; retryable: boolean; retryAfterMs?: number; error: string };
+
+export interface Notifier {
+  send(to: Destination, reply: MessageReply): Promise<DeliveryResult>;
+}
+
+/** How notifiers find a member's chat accounts (the store's MemberRepository fits). */
+export interface MemberDirectory {
+  byId(id: string): Promise<Member | null>;
+}
+
+/** Where Teams conversation references are kept (the store's ConversationRepository fits). */
+export interface ConversationDirectory {
+  recall(platform: 'slack' | 'teams', key: string): Promise<unknown>;
+}
+
+export function notDelivered(error: string, retryable = false, retryAfterMs?: number): DeliveryResult {
+  return { ok: false, retryable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), error };
+}
+
+/** The platform and id of a channel destination ("slack:C123"), or null when it names neither. */
+export function parseChannel(channel: string): { platform: 'slack' | 'teams'; id: string } | null {
+  const m = /^(slack|teams):(.+)$/.exec(channel.trim());
+  if (!m) return null;
+  return { platform: m[1] as 'slack' | 'teams', id: m[2] as string };
+}
+
+/** The member, or the reason they cannot be messaged. Lookup errors are retryable: nothing was sent. */
+export async function lookupMember(members: MemberDirectory, memberId: string): Promise<{ ok: true; member: Member } | { ok: false; result: DeliveryResult }> {
+  let member: Member | null;
+  try {
+    member = await members.byId(memberId);
+  } catch (err) {
+    return { ok: false, result: notDelivered(`could not look up the member: ${err instanceof Error ? err.message : String(err)}`, true) };
+  }
+  if (!member) return { ok: false, result: notDelivered(`no member ${memberId}`) };
+  if (member.removedAt) return { ok: false, result: notDelivered(`member @${member.handle} was removed`) };
+  return { ok: true, member };
+}

@@ -1,0 +1,113 @@
+// Handoffs end to end: the real server and scheduler, a controlled clock, and the Slack and
+// Bot Connector fakes receiving the messages over the wire.
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { startServer, type RunningServer } from '../../src/server';
+import { startBotConnectorFake, type BotConnectorFake } from '../helpers/bot-connector-fake';
+import { as, manualClock, msg, testConfig } from '../helpers/core';
+import { tempDir } from '../helpers/db';
+import { startSlackFake, type SlackFake } from '../helpers/slack-fake';
+import { messageActivity, post } from '../bot/teams/activities';
+
+const BOB_AAD = '00000000-0000-0000-0000-0000000000b0';
+
+describe('handoffs', () => {
+  let slack: SlackFake;
+  let connector: BotConnectorFake;
+  let server: RunningServer;
+  let dir: string;
+  const clock = manualClock('2026-11-22T16:00:00Z');
+
+  beforeAll(async () => {
+    slack = await startSlackFake();
+    connector = await startBotConnectorFake();
+    dir = tempDir();
+    server = await startServer(
+      testConfig({
+        DATABASE_URL: `file:${path.join(dir, 'h.db')}`,
+        PORT: '0',
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: 'secret',
+        SLACK_API_URL: slack.apiUrl,
+        TEAMS_ANONYMOUS: '1',
+        BOOTSTRAP_ADMINS: 'console:root',
+      }),
+      { logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), clock: clock.now },
+    );
+    const root = as(server.core, 'root');
+    expect(msg(await root.run('/duty member add handle=alee name="Ana Lee" slack=T1:U2 tz=Europe/Paris roles=officer')).ok).toBe(true);
+    expect(msg(await root.run(`/duty member add handle=bob name="Bob Ray" teams=${BOB_AAD} roles=officer`)).ok).toBe(true);
+    // Bob talks to the bot once in Teams: that stores where to reach him later.
+    const hello = await post(`${server.url}/api/messages`, messageActivity(connector.url, { aad: BOB_AAD, name: 'Bob Ray' }, 'duty me', { conversationType: 'personal', conversationId: 'a:bob-1to1' }));
+    expect(hello.status).toBeLessThan(300);
+    await connector.waitFor((c) => c.conversationId === 'a:bob-1to1');
+    connector.reset();
+    expect(
+      msg(await root.run('/duty roster new name="Night duty" members="@alee @bob" shift=1d handoff=18:00 tz=Europe/Paris start=2026-11-21 channel=slack:C9 backup=none'))
+        .ok,
+    ).toBe(true);
+    // The duty log of Ana's shift goes into Bob's brief.
+    expect(msg(await as(server.core, 'alee').run('/duty log Hospital in Nice called about J. Smith')).ok).toBe(true);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await slack.close();
+    await connector.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('at the handoff: DMs to both officers on their own platforms, the channel is told, each once', async () => {
+    clock.set('2026-11-22T17:00:00Z'); // 18:00 in Paris
+    const incoming = await connector.waitFor((c) => c.conversationId === 'a:bob-1to1', 1, 10_000);
+    const card = JSON.stringify(incoming[0]?.body);
+    expect(card).toContain('You are on duty: Night duty');
+    expect(card).toContain('Hospital in Nice called about J. Smith');
+    const out = await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'U2', 10_000);
+    expect(JSON.stringify(out.args)).toContain('Off duty: Night duty');
+    const channel = await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'C9', 10_000);
+    expect(String(channel.args.text)).toMatch(/duty passes from Ana Lee \(@alee\) to Bob Ray \(@bob\)/);
+    // The next handoff is planned; running the scheduler again sends nothing twice.
+    await server.core.scheduler.runDue();
+    await server.core.scheduler.runDue();
+    expect(slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'U2')).toHaveLength(1);
+    expect(slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C9')).toHaveLength(1);
+    expect(connector.messages().filter((c) => c.conversationId === 'a:bob-1to1')).toHaveLength(1);
+    const next = await server.core.store.db.job.findMany({ where: { kind: 'roster.handoff', status: 'pending' } });
+    expect(next.map((j) => j.dueAt.toISOString())).toEqual(['2026-11-23T17:00:00.000Z']);
+  });
+
+  test('a reminder reaches the next officer before their shift', async () => {
+    // Ana's next shift starts Monday 18:00 Paris; her reminder is due 24 hours before.
+    clock.set('2026-11-22T17:00:30Z');
+    await server.core.scheduler.runDue();
+    const reminders = await server.core.store.db.job.findMany({ where: { kind: 'roster.reminder' } });
+    expect(reminders.map((j) => j.dueAt.toISOString())).toContain('2026-11-22T17:00:00.000Z');
+    const reminder = await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'U2' && JSON.stringify(c.args).includes('Reminder: Night duty'), 10_000);
+    expect(JSON.stringify(reminder.args)).toContain('Mon 23 Nov 18:00 CET');
+  });
+
+  test('an edit re-plans: the old handoff finds itself stale and sends nothing', async () => {
+    // Handoff moves to 19:00. The change applies to the rotation as a whole, so the 19:00
+    // handoff of Sunday (18:00 UTC) is now the one in force.
+    expect(msg(await as(server.core, 'root').run('/duty roster edit "Night duty" handoff=19:00')).ok).toBe(true);
+    const slackBefore = slack.callsTo('chat.postMessage').length;
+    const teamsBefore = connector.messages().length;
+    clock.set('2026-11-23T17:00:00Z'); // the old Monday 18:00 handoff
+    await server.core.scheduler.runDue();
+    await server.core.scheduler.runDue();
+    const stale = await server.core.store.db.job.findFirst({ where: { kind: 'roster.handoff', dueAt: new Date('2026-11-23T17:00:00Z') } });
+    expect(stale?.status).toBe('done');
+    expect(stale?.result).toContain('stale');
+    const sent = [
+      ...slack.callsTo('chat.postMessage').slice(slackBefore).map((c) => JSON.stringify(c.args)),
+      ...connector.messages().slice(teamsBefore).map((c) => JSON.stringify(c.body)),
+    ];
+    // Whatever went out follows the 19:00 rule; nothing speaks of an 18:00 handoff.
+    expect(sent.join('\n')).not.toMatch(/18:00 CET/);
+    clock.set('2026-11-23T18:00:00Z'); // Monday 19:00: Ana takes over from Bob
+    await server.core.scheduler.runDue();
+    await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'U2' && JSON.stringify(c.args).includes('From Mon 23 Nov 19:00 CET'), 10_000);
+  });
+});
