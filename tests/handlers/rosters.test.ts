@@ -221,4 +221,16 @@ describeEachDb('rosters', (fresh) => {
     const entries = await core.store.rosters.log(roster?.id as string, Date.parse('2026-11-16T07:00:00Z'));
     expect(entries.map((e) => e.text)).toEqual(['Police called about a detention in Lyon']);
   });
+
+  test('roster add and remove keep the order and never leave a roster empty', async () => {
+    expect(msg(await root().run('/duty roster add @dee')).text).toMatch(/Added @dee to Consular duty \(position 4\)/);
+    expect(msg(await root().run('/duty roster add @dee')).error?.code).toBe('ALREADY_MEMBER');
+    expect(textOf(await alee().run('/duty roster list'))).toContain('@alee → @bob → @cy → @dee');
+    expect(msg(await root().run('/duty roster remove @bob')).ok).toBe(true);
+    expect(textOf(await alee().run('/duty roster list'))).toContain('@alee → @cy → @dee');
+    expect(msg(await root().run('/duty roster remove @bob')).error?.code).toBe('NOT_MEMBER');
+    expect(msg(await alee().run('/duty roster add @bob')).error?.code).toBe('FORBIDDEN');
+    msg(await root().run('/duty roster new name=Solo members="@dee" shift=1d handoff=09:00'));
+    expect(msg(await root().run('/duty roster remove @dee Solo')).error?.code).toBe('LAST_MEMBER');
+  });
 });

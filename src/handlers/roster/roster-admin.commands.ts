@@ -234,6 +234,15 @@ const memberRosterInput = z.strictObject({
   roster: z.string().trim().max(60).optional(),
 });
 
+/** Re-reads the roster inside the change, applies a new member order, and re-plans handoffs. */
+async function changeMembers(ctx: HandlerContext, rosterId: string, order: (current: string[]) => string[]): Promise<void> {
+  await ctx.store.change(ctx.meta, async (w) => {
+    const current = (await ctx.store.rosters.byId(rosterId, w.tx)) as Roster;
+    const r = await ctx.store.rosters.update(w, current, { members: order(current.members) });
+    await planNextHandoff(ctx.outbox, w.tx, r, ctx.now.getTime());
+  });
+}
+
 export const rosterAddCommand = defineCommand({
   key: 'duty roster add',
   summary: 'add a member at the end of a roster',
@@ -247,11 +256,7 @@ export const rosterAddCommand = defineCommand({
     const [m] = await resolveMembers(ctx, [input.member], 'member');
     const member = m as Member;
     if (roster.members.includes(member.id)) throw new CommandError('ALREADY_MEMBER', `@${member.handle} is already on ${roster.name}.`);
-    await ctx.store.change(ctx.meta, async (w) => {
-      const current = (await ctx.store.rosters.byId(roster.id, w.tx)) as Roster;
-      const r = await ctx.store.rosters.update(w, current, { members: [...current.members, member.id] });
-      await planNextHandoff(ctx.outbox, w.tx, r, ctx.now.getTime());
-    });
+    await changeMembers(ctx, roster.id, (ids) => [...ids, member.id]);
     return message({ text: `Added @${member.handle} to ${roster.name} (position ${roster.members.length + 1}).` });
   },
 });
@@ -270,11 +275,7 @@ export const rosterRemoveCommand = defineCommand({
     const member = m as Member;
     if (!roster.members.includes(member.id)) throw new CommandError('NOT_MEMBER', `@${member.handle} is not on ${roster.name}.`);
     if (roster.members.length === 1) throw new CommandError('LAST_MEMBER', `@${member.handle} is the only member of ${roster.name}; add someone first, so there is never nobody on duty.`);
-    await ctx.store.change(ctx.meta, async (w) => {
-      const current = (await ctx.store.rosters.byId(roster.id, w.tx)) as Roster;
-      const r = await ctx.store.rosters.update(w, current, { members: current.members.filter((id) => id !== member.id) });
-      await planNextHandoff(ctx.outbox, w.tx, r, ctx.now.getTime());
-    });
+    await changeMembers(ctx, roster.id, (ids) => ids.filter((id) => id !== member.id));
     return message({ text: `Removed @${member.handle} from ${roster.name}. The rotation continues with the others.` });
   },
 });
