@@ -9,7 +9,7 @@ import fs from 'node:fs';
 
 const RATE = 100;
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECRET = 'bench-signing-secret';
 
 export async function run(): Promise<BenchResult> {
@@ -21,7 +21,7 @@ export async function run(): Promise<BenchResult> {
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: `${sink.url}api/`,
     // The default level, so the cost of logging each interaction is measured too.
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     DATABASE_URL: `file:${path.join(dir, 'bench.db')}`,
     BOOTSTRAP_ADMINS: 'slack:T1:U1',
   };

@@ -36,6 +36,29 @@ export function usageLine(c: AnyCommand): string {
   return `${c.usage}: ${c.summary}`;
 }
 
+interface CommandIndex {
+  entries: { command: AnyCommand; w: string[] }[];
+  /** keys that are also the prefix of longer keys */
+  groups: Set<string>;
+}
+
+// Every interaction parses its text once or twice; split the keys once per command list.
+const indexes = new WeakMap<readonly AnyCommand[], CommandIndex>();
+
+function indexFor(commands: readonly AnyCommand[]): CommandIndex {
+  let index = indexes.get(commands);
+  if (!index) {
+    const groups = new Set<string>();
+    for (const c of commands) {
+      const w = words(c.key);
+      for (let n = 1; n < w.length; n++) groups.add(w.slice(0, n).join(' '));
+    }
+    index = { entries: commands.map((command) => ({ command, w: words(command.key) })), groups };
+    indexes.set(commands, index);
+  }
+  return index;
+}
+
 /** Finds the command a text names, by its longest matching key; pure. */
 export function resolveText(commands: readonly AnyCommand[], text: string): Resolved {
   if (text.length > MAX_COMMAND_LENGTH) {
@@ -46,15 +69,19 @@ export function resolveText(commands: readonly AnyCommand[], text: string): Reso
   const tokens = tok.tokens;
   if (tokens.length === 0) return { ok: false, reply: failure('EMPTY', 'Type a command, for example /duty help.') };
   const lower = tokens.map((t) => t.toLowerCase());
+  const index = indexFor(commands);
   let best: AnyCommand | undefined;
-  for (const c of commands) {
-    const w = words(c.key);
-    if (w.every((x, i) => lower[i] === x) && (!best || w.length > words(best.key).length)) best = c;
+  let bestLength = 0;
+  for (const { command, w } of index.entries) {
+    if (w.length > bestLength && w.every((x, i) => lower[i] === x)) {
+      best = command;
+      bestLength = w.length;
+    }
   }
   if (!best) return { ok: false, reply: unknownCommand(commands, lower) };
-  const rest = tokens.slice(words(best.key).length);
+  const rest = tokens.slice(bestLength);
   // "/duty member frob": the key matched only a prefix that is itself a group of subcommands.
-  const isGroup = commands.some((c) => c.key.startsWith(best.key + ' '));
+  const isGroup = index.groups.has(best.key);
   if (isGroup && rest.length > 0 && !best.positional?.length && !best.rest) {
     return { ok: false, reply: unknownCommand(commands, lower) };
   }

@@ -15,6 +15,9 @@ import {
 export function dutyCommand(deps: SlackDeps) {
   return async ({ ack, command, client }: AllMiddlewareArgs & SlackCommandMiddlewareArgs): Promise<void> => {
     await ack();
+    // Let other requests' acks go out before this one's work: acks have 3 s, replies 30 min.
+    // (A form's trigger_id is spent within the same 3 s, so it still opens first below.)
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const ix = beginInteraction(deps, 'command', { teamId: command.team_id, userId: command.user_id, userName: command.user_name }, command.channel_id);
     const text = `${command.command} ${fromSlackText(command.text ?? '', command.team_id)}`.trim();
     const surface: Surface = {
