@@ -87,7 +87,7 @@ export async function run(): Promise<BenchResult> {
     await core.store.change(systemMeta('bench'), (w) => core.store.rosters.createFeed(w, { rosterId: roster.id }, feedToken, null, new Date(now)));
     const feed = await core.store.rosters.feedByToken(feedToken);
     await renderFeed(core.store, feed ?? {}, now);
-    const feeds = await timeItAsync(50, () => renderFeed(core.store, feed ?? {}, now));
+    const feeds = await timeItAsync(200, () => renderFeed(core.store, feed ?? {}, now));
     const p99 = percentile(who, 99);
     const schedP99 = percentile(sched, 99);
     const feedP99 = percentile(feeds, 99);
@@ -99,6 +99,7 @@ export async function run(): Promise<BenchResult> {
         { label: 'who is on duty at t: p99', value: p99, unit: 'ms', target: '< 1 ms', pass: p99 < 1 },
         { label: 'same, reading overrides from SQLite: p99', value: percentile(whoStore, 99), unit: 'ms' },
         { label: 'one-year schedule (365 shifts): p99', value: schedP99, unit: 'ms', target: '< 20 ms', pass: schedP99 < 20 },
+        { label: 'one-year calendar feed: p50', value: percentile(feeds, 50), unit: 'ms' },
         { label: 'one-year calendar feed: p99', value: feedP99, unit: 'ms', target: '< 50 ms', pass: feedP99 < 50 },
         { label: 'feed size', value: (await renderFeed(core.store, feed ?? {}, now))?.length ?? 0, unit: 'bytes' },
       ],

@@ -50,6 +50,8 @@ export function memberSnapshot(m: Member): Record<string, unknown> {
   };
 }
 
+export type MemberName = Pick<Member, 'id' | 'handle' | 'displayName' | 'timeZone' | 'removedAt'>;
+
 export interface NewMember {
   handle: string;
   displayName: string;
@@ -132,6 +134,11 @@ export class MemberRepository {
       orderBy: { handle: 'asc' },
     });
     return rows.map(toMember);
+  }
+
+  /** Names and zones of every member, removed ones too: one query, for labelling output. */
+  async directory(): Promise<MemberName[]> {
+    return this.db.member.findMany({ select: { id: true, handle: true, displayName: true, timeZone: true, removedAt: true } });
   }
 
   async identityOwner(identity: IdentityRef, client: Db | Tx = this.db): Promise<string | null> {

@@ -3,7 +3,6 @@ import crypto from 'node:crypto';
 import type ICALModule from 'ical.js' with { 'resolution-mode': 'import' };
 import { tzlib_get_ical_block } from 'timezones-ical-library';
 import { z } from 'zod/v4';
-import type { Member } from '../../domain/member';
 import { localOf } from '../../domain/zoned';
 import { message } from '../../domain/reply';
 import { schedule, type ScheduleRow } from '../../domain/rotation';
@@ -87,7 +86,7 @@ export async function renderFeed(store: Store, target: { rosterId?: string | nul
     if (block) components.push(ICAL.parse(block));
   }
   for (const e of events) {
-    const who = names.get(e.memberId) as Member | undefined;
+    const who = names.get(e.memberId);
     const marks = e.row.overrides.filter((o) => o.layer === e.layer).map((o) => (o.kind === 'swap' ? `swap with ${names.short(o.replaces)}` : `covering for ${names.short(o.replaces ?? e.row.scheduledPrimary)}`));
     const tz = vtimezone(e.roster.timeZone) ? e.roster.timeZone : 'UTC';
     components.push([

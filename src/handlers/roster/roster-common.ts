@@ -6,6 +6,7 @@ import { zoneAbbreviation } from '../../domain/zoned';
 import type { Store } from '../../store/store';
 import { CommandError, type HandlerContext } from '../command';
 import type { OverrideRecord } from '../../store/roster.repository';
+import type { MemberName } from '../../store/member.repository';
 
 export interface LoadedRoster {
   roster: Roster;
@@ -41,14 +42,14 @@ export async function resolveRoster(ctx: HandlerContext, name: string | undefine
 }
 
 export class MemberNames {
-  private constructor(private readonly byId: Map<string, Member>) {}
+  private constructor(private readonly byId: Map<string, MemberName>) {}
 
   static async load(store: Store): Promise<MemberNames> {
-    const all = await store.members.list({ includeRemoved: true });
+    const all = await store.members.directory();
     return new MemberNames(new Map(all.map((m) => [m.id, m])));
   }
 
-  get(id: string | null): Member | undefined {
+  get(id: string | null): MemberName | undefined {
     return id ? this.byId.get(id) : undefined;
   }
 
