@@ -1,7 +1,7 @@
 // Configuration from the environment (and an optional .env), validated once at start-up.
 import { z } from 'zod/v4';
 import { parseIdentitySpec } from './domain/member';
-import { isValidTimeZone } from './domain/time';
+import { canonicalTimeZone, isValidTimeZone } from './domain/time';
 
 const optionalString = z
   .string()
@@ -44,7 +44,11 @@ export const configSchema = z.object({
     .string()
     .trim()
     .default('UTC')
-    .refine(isValidTimeZone, { error: 'expected an IANA time zone such as Europe/London' }),
+    .transform((s, ctx) => {
+      if (isValidTimeZone(s)) return canonicalTimeZone(s);
+      ctx.addIssue({ code: 'custom', message: 'expected an IANA time zone such as Europe/London' });
+      return z.NEVER;
+    }),
   BOOTSTRAP_ADMINS: z
     .string()
     .default('')

@@ -29,7 +29,9 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
   const clock = opts.clock ?? (() => new Date());
   const scheduler = new Scheduler({ store, logger, clock });
   const outbox = createOutbox((spec, tx) => scheduler.enqueue(spec, tx), clock);
-  registerRosterJobs(scheduler, { store, outbox });
+  const rosterJobs = registerRosterJobs(scheduler, { store, outbox });
+  // A handoff job lost to a failure must not end a roster's handoffs: re-plan at every start.
+  await rosterJobs.ensurePlanned(clock().getTime());
   const dispatcher = createDispatcher({
     outbox,
     store,

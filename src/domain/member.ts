@@ -2,7 +2,7 @@
 import { z } from 'zod/v4';
 import type { Platform } from './invocation';
 import type { Role } from './roles';
-import { isValidTimeZone } from './time';
+import { canonicalTimeZone, isValidTimeZone } from './time';
 
 export interface IdentityRef {
   platform: Platform;
@@ -42,7 +42,11 @@ export const displayNameSchema = z
 export const timeZoneSchema = z
   .string()
   .trim()
-  .refine(isValidTimeZone, { error: 'not a time zone; use an IANA name such as Europe/London' });
+  .transform((s, ctx) => {
+    if (isValidTimeZone(s)) return canonicalTimeZone(s);
+    ctx.addIssue({ code: 'custom', message: 'not a time zone; use an IANA name such as Europe/London' });
+    return z.NEVER;
+  });
 
 export const emailSchema = z.string().trim().toLowerCase().pipe(z.email({ error: 'not an email address' }));
 

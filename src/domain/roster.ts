@@ -2,7 +2,7 @@
 // describe them: "1w" shifts, "08:00" handoffs, "mon-fri 18:00-08:00, sat-sun all-day" coverage.
 import { z } from 'zod/v4';
 import type { Backup, CoverageWindow, RosterPlan, ShiftUnit } from './rotation';
-import { isValidTimeZone } from './time';
+import { canonicalTimeZone, isValidTimeZone } from './time';
 import { dateKey, formatClock, parseClock, type LocalDate } from './zoned';
 
 export interface Roster {
@@ -43,7 +43,11 @@ export const rosterNameSchema = z
 export const rosterTimeZoneSchema = z
   .string()
   .trim()
-  .refine(isValidTimeZone, { error: 'not a time zone; use an IANA name such as Europe/London' });
+  .transform((s, ctx) => {
+    if (isValidTimeZone(s)) return canonicalTimeZone(s);
+    ctx.addIssue({ code: 'custom', message: 'not a time zone; use an IANA name such as Europe/London' });
+    return z.NEVER;
+  });
 
 /** "12h", "1d", "1w", "7 days", "24 hours" */
 export function parseShift(s: string): { unit: ShiftUnit; length: number } | null {

@@ -163,6 +163,10 @@ export function sortOverrides(overrides: readonly Override[]): Override[] {
   return [...overrides].sort((a, b) => a.seq - b.seq);
 }
 
+function sameOverrides(a: readonly Override[], b: readonly Override[]): boolean {
+  return a.length === b.length && a.every((o, i) => o.id === b[i]?.id);
+}
+
 export interface ScheduleRow {
   start: number;
   end: number;
@@ -199,16 +203,15 @@ export function schedule(plan: RosterPlan, overrides: readonly Override[], from:
       const scheduledPrimary = rotationPrimary(plan, k);
       const scheduledBackup = rotationBackup(plan, k);
       const used: Override[] = [];
-      rows.push({
-        start: s,
-        end: e,
-        shiftIndex: k,
-        primary: applyOverrides(scheduledPrimary, 'primary', sorted, s, used),
-        backup: applyOverrides(scheduledBackup, 'backup', sorted, s, used),
-        scheduledPrimary,
-        scheduledBackup,
-        overrides: used,
-      });
+      const primary = applyOverrides(scheduledPrimary, 'primary', sorted, s, used);
+      const backup = applyOverrides(scheduledBackup, 'backup', sorted, s, used);
+      // An override edge that changes nothing (a cover of someone not on duty) splits no row.
+      const last = rows[rows.length - 1];
+      if (last && last.shiftIndex === k && last.end === s && last.primary === primary && last.backup === backup && sameOverrides(last.overrides, used)) {
+        last.end = e;
+        continue;
+      }
+      rows.push({ start: s, end: e, shiftIndex: k, primary, backup, scheduledPrimary, scheduledBackup, overrides: used });
     }
   }
   return rows;

@@ -25,3 +25,8 @@ export function formatInZone(instant: Date, timeZone: string): string {
   const get = (t: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
 }
+
+/** "europe/paris" → "Europe/Paris": the zone database's own spelling, which VTIMEZONE data and other systems expect. */
+export function canonicalTimeZone(tz: string): string {
+  return new Intl.DateTimeFormat('en-US', { timeZone: tz.trim() }).resolvedOptions().timeZone;
+}

@@ -144,10 +144,22 @@ export function zonedInstant(timeZone: string, ld: LocalDate, minutes: number): 
   return hi * MINUTE;
 }
 
-/** "CET", "GMT+5:30", as the zone shows at that instant. */
+const abbreviations = new Map<string, string>();
+// Locales whose short names cover most zones by their usual letters (EST, CET, IST, AEDT).
+const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IN', 'en-AU', 'en-NZ'];
+
+/** "CET", "EST", "IST" where the zone has a common abbreviation, else "GMT+5:45", at that instant. */
 export function zoneAbbreviation(timeZone: string, instant: number): string {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: 'short' }).formatToParts(new Date(instant));
-  return parts.find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
+  const key = `${timeZone}|${offsetMinutes(timeZone, instant)}`;
+  let name = abbreviations.get(key);
+  if (name === undefined) {
+    const names = ABBREVIATION_LOCALES.map(
+      (locale) => new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' }).formatToParts(new Date(instant)).find((p) => p.type === 'timeZoneName')?.value ?? '',
+    );
+    name = names.find((n) => n !== '' && !/^(GMT|UTC)[+-−]/.test(n)) ?? names[1] ?? timeZone;
+    abbreviations.set(key, name);
+  }
+  return name;
 }
 
 export function parseClock(s: string): number | null {

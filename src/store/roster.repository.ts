@@ -344,6 +344,11 @@ export class RosterRepository {
     return rec;
   }
 
+  async pendingSwapsFor(rosterId: string, requesterId: string, giveFrom: number, client: Db | Tx = this.db): Promise<SwapRecord[]> {
+    const rows = await client.swapRequest.findMany({ where: { rosterId, requesterId, giveFrom: new Date(giveFrom), status: 'pending' } });
+    return rows.map(toSwap);
+  }
+
   /** Moves a pending swap to a final status; false when it was no longer pending (a race lost). */
   async decideSwap(w: Writer, s: SwapRecord, status: 'accepted' | 'declined' | 'expired' | 'cancelled', at: Date): Promise<boolean> {
     const r = await w.tx.swapRequest.updateMany({ where: { id: s.id, status: 'pending' }, data: { status, decidedAt: at } });

@@ -1,7 +1,7 @@
 import { tzOffset } from '@date-fns/tz';
 import fc from 'fast-check';
 import { boundary, isCovered, onDutyAt, schedule, shiftIndexAt, sortOverrides, type Override, type RosterPlan, type RotationRule } from '../../src/domain/rotation';
-import { localOf, zonedInstant, offsetMinutes, dateKey } from '../../src/domain/zoned';
+import { localOf, zonedInstant, offsetMinutes, dateKey, zoneAbbreviation } from '../../src/domain/zoned';
 
 const ZONES = ['Europe/London', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata', 'America/Santiago', 'Pacific/Chatham', 'UTC'];
 const START = { y: 2026, m: 1, d: 1 };
@@ -177,4 +177,16 @@ test('cached offsets agree with the zone database at every instant, transitions 
       if (a !== b) for (const dt of [-MIN, 0, MIN, 15 * MIN]) expect(offsetMinutes(tz, t + dt)).toBe(tzOffset(tz, new Date(t + dt)));
     }
   }
+});
+
+test('zone abbreviations as people know them, the offset where there is none', () => {
+  const jan = Date.UTC(2026, 0, 15, 12);
+  const jul = Date.UTC(2026, 6, 15, 12);
+  expect([zoneAbbreviation('Europe/Paris', jan), zoneAbbreviation('Europe/Paris', jul)]).toEqual(['CET', 'CEST']);
+  expect([zoneAbbreviation('America/New_York', jan), zoneAbbreviation('America/New_York', jul)]).toEqual(['EST', 'EDT']);
+  expect(zoneAbbreviation('Europe/London', jul)).toBe('BST');
+  expect(zoneAbbreviation('Asia/Kolkata', jan)).toBe('IST');
+  expect(zoneAbbreviation('Australia/Sydney', jan)).toBe('AEDT');
+  expect(zoneAbbreviation('UTC', jan)).toBe('UTC');
+  expect(zoneAbbreviation('Asia/Kathmandu', jan)).toMatch(/^GMT\+5:45$/);
 });

@@ -112,18 +112,34 @@ describeEachDb('rosters', (fresh) => {
     expect((await jobs(core, 'roster.cover-change')).length).toBe(4);
   });
 
-  test('an officer arranges cover only for their own duty', async () => {
-    const r = msg(await alee().run('/duty cover @dee from="2026-12-01 18:00" to="2026-12-01 23:00" for=@bob'));
-    expect(r.error?.code).toBe('FORBIDDEN');
+  test('an officer can take duty but not hand theirs or others\' to someone else', async () => {
+    expect(msg(await alee().run('/duty cover @dee from="2026-12-01 18:00" to="2026-12-01 23:00" for=@cy')).error?.code).toBe('FORBIDDEN');
+    expect(msg(await bob().run('/duty cover @dee from="2026-11-24 18:00" to="2026-11-24 23:00" for=@bob')).error?.code).toBe('FORBIDDEN');
+    // Cover "for" someone with no duty then would never apply: refused.
+    expect(msg(await alee().run('/duty cover @alee from="2026-12-01 18:00" to="2026-12-01 23:00" for=@bob')).error?.code).toBe('NOT_ON_DUTY');
+    // A date alone means the roster's handoff (08:00 Paris), even for a caller in New York.
+    msg(await root().run('/duty role grant @cy officer'));
+    const r = msg(await as(core, 'cy').run('/duty cover @cy from=2026-12-07 to=2026-12-08 for=@alee'));
+    expect(r.text).toContain('Mon 7 Dec 02:00 EST → Tue 8 Dec 02:00 EST');
+    const id = /cover ([0-9a-f]{8})/.exec(r.text ?? '')?.[1] as string;
+    expect(msg(await as(core, 'cy').run(`/duty cover remove ${id}`)).ok).toBe(true);
   });
 
   test('swap: asked by DM with buttons, accepted once, the shifts move, both are told', async () => {
     expect(msg(await bob().run('/duty swap @dee shift=2026-11-23')).error?.code).toBe('NOT_ON_ROSTER');
     // shift=<date> names your shift on that day; Bob has none in the week of 30 November.
     expect(msg(await bob().run('/duty swap @alee shift=2026-12-01')).error?.code).toBe('NO_SHIFT');
-    const asked = msg(await bob().run('/duty swap @alee shift=2026-11-23 for=2026-12-07'));
+    // Two-way: Bob is the backup on Ana's shifts (offset 1), so taking one would leave it without one.
+    const twoWay = msg(await bob().run('/duty swap @alee shift=2026-11-23 for=2026-12-07'));
+    expect(twoWay.ok).toBe(true);
+    const twoWayAsk = (await jobs(core, 'deliver')).find((j) => String(j.idempotencyKey).endsWith(':ask'));
+    const twoWayAccept = (twoWayAsk?.payload.reply as { buttons: { command: string }[] }).buttons[0]?.command as string;
+    expect(msg(await alee().run(twoWayAccept)).error?.code).toBe('CLASH');
+    msg(await alee().run(twoWayAccept.replace('accept', 'decline')));
+    // One-way: Ana takes Bob's week.
+    const asked = msg(await bob().run('/duty swap @alee shift=2026-11-23'));
     expect(asked.ok).toBe(true);
-    const ask = (await jobs(core, 'deliver')).find((j) => String(j.idempotencyKey).endsWith(':ask'));
+    const ask = (await jobs(core, 'deliver')).filter((j) => String(j.idempotencyKey).endsWith(':ask')).find((j) => j.idempotencyKey !== twoWayAsk?.idempotencyKey);
     const alee_ = await core.store.members.byHandle('alee');
     expect(ask?.payload.to).toEqual({ kind: 'member', memberId: alee_?.id });
     const buttons = (ask?.payload.reply as { buttons: { label: string; command: string }[] }).buttons;
@@ -132,9 +148,11 @@ describeEachDb('rosters', (fresh) => {
     const [a1, a2] = await Promise.all([alee().run(buttons[0]?.command as string), alee().run(buttons[0]?.command as string)]);
     expect([msg(a1).ok, msg(a2).ok].sort()).toEqual([false, true]);
     expect(textOf(await alee().run('/duty at 2026-11-24 20:00'))).toMatch(/Ana Lee/);
-    expect(textOf(await alee().run('/duty at 2026-12-08 20:00'))).toMatch(/Bob Ray/);
-    expect((await jobs(core, 'deliver')).some((j) => String(j.idempotencyKey).endsWith(':accepted:requester'))).toBe(true);
+    const keys = (await jobs(core, 'deliver')).map((j) => String(j.idempotencyKey));
+    expect(keys.some((k) => k.endsWith(':accepted:requester'))).toBe(true);
+    expect(keys.some((k) => k.endsWith(':accepted:target'))).toBe(true);
     expect(textOf(await alee().run('/duty schedule weeks=3'))).toContain('⇄ swap');
+    expect(textOf(await alee().run('/duty next'))).toMatch(/Mon 23 Nov 08:00 CET → Mon 30 Nov 08:00 CET: Ana Lee \(@alee\).*\(swap\)/);
   });
 
   test('a swap still pending when the shift starts expires', async () => {
@@ -163,6 +181,9 @@ describeEachDb('rosters', (fresh) => {
     expect(primary?.buttons[0]?.command).toMatch(/^\/duty cover @\w+ from=2026-11-30T07:00:00.000Z to=2026-12-07T07:00:00.000Z for=@cy "Consular duty"$/);
     expect(textOf(await alee().run('/duty schedule weeks=3'))).toContain('⚠ @cy on leave');
     expect(msg(await alee().run('/duty away from=2026-12-10 to=2026-12-01')).error?.code).toBe('END_BEFORE_START');
+    expect(msg(await as(core, 'cy').run('/duty away from=2026-12-05 to=2026-12-09')).error?.code).toBe('OVERLAP');
+    // A member on a roster cannot be removed while the rotation still names them.
+    expect(msg(await root().run('/duty member remove @cy')).error?.code).toBe('ON_ROSTER');
   });
 
   test('holidays: add, import CSV and iCalendar; a bad CSV imports nothing', async () => {

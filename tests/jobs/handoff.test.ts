@@ -110,4 +110,17 @@ describe('handoffs', () => {
     await server.core.scheduler.runDue();
     await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'U2' && JSON.stringify(c.args).includes('From Mon 23 Nov 19:00 CET'), 10_000);
   });
+
+  test('calendar feeds over HTTP: unknown and revoked addresses are 404, a live one is text/calendar', async () => {
+    expect((await fetch(`${server.url}/calendar/nope.ics`)).status).toBe(404);
+    expect((await fetch(`${server.url}/calendar/${'a'.repeat(32)}.ics`)).status).toBe(404);
+    const r = msg(await as(server.core, 'alee').run('/duty calendar me'));
+    const token = /\/calendar\/([A-Za-z0-9_-]+)\.ics/.exec(r.text ?? '')?.[1] as string;
+    const res = await fetch(`${server.url}/calendar/${token}.ics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/calendar/);
+    expect(await res.text()).toMatch(/^BEGIN:VCALENDAR/);
+    msg(await as(server.core, 'alee').run('/duty calendar reset me'));
+    expect((await fetch(`${server.url}/calendar/${token}.ics`)).status).toBe(404);
+  });
 });

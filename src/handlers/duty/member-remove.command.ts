@@ -15,6 +15,11 @@ export const memberRemoveCommand = defineCommand({
   async run(ctx, input) {
     const target = await ctx.store.members.resolve(input.member);
     if (!target) return failure('UNKNOWN_MEMBER', `No member ${describeRef(input.member)}.`);
+    // A removed member cannot be reached: they must not stay in a rotation.
+    const rosters = await ctx.store.rosters.rostersOf(target.id);
+    if (rosters.length) {
+      return failure('ON_ROSTER', `@${target.handle} is on ${rosters.map((r) => r.name).join(', ')}; take them off first (/duty roster remove @${target.handle} <roster>) so nobody is left on duty unreachable.`);
+    }
     await ctx.store.change(ctx.meta, async (w) => {
       const admins = await ctx.store.members.countAdmins(w.tx, ctx.store.provider);
       const now = await ctx.store.members.current(w, target.id);

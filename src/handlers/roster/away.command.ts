@@ -32,6 +32,10 @@ export const awayCommand = defineCommand({
     if (to.instant - from.instant > MAX_LEAVE) throw new CommandError('TOO_LONG', 'Leave is at most a year at a time.', { to: 'at most a year' });
     if (to.instant <= now) throw new CommandError('IN_THE_PAST', 'That leave is over already.', { to: 'in the past' });
 
+    const already = await ctx.store.rosters.leaves([me.id], from.instant, to.instant);
+    if (already.length) {
+      throw new CommandError('OVERLAP', `You are already away ${when(already[0]?.from ?? 0, tz)} → ${when(already[0]?.to ?? 0, tz)}; that overlaps.`, { from: 'overlaps your leave' });
+    }
     const names = await MemberNames.load(ctx.store);
     const clashes: { roster: string; rosterId: string; start: number; end: number; layer: string; free: string[] }[] = [];
     for (const roster of await ctx.store.rosters.rostersOf(me.id)) {

@@ -5,7 +5,7 @@ import { tzlib_get_ical_block } from 'timezones-ical-library';
 import { z } from 'zod/v4';
 import { localOf } from '../../domain/zoned';
 import { message } from '../../domain/reply';
-import { schedule, type ScheduleRow } from '../../domain/rotation';
+import { schedule, shiftAt, type ScheduleRow } from '../../domain/rotation';
 import type { Roster } from '../../domain/roster';
 import type { Store } from '../../store/store';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
@@ -68,8 +68,11 @@ export async function renderFeed(store: Store, target: { rosterId?: string | nul
   const events: FeedEvent[] = [];
   for (const roster of rosters) {
     const { plan } = await loadPlan(store, roster);
-    const overrides = await store.rosters.overrides(roster.id, from, to);
-    for (const row of schedule(plan, overrides, from, to)) {
+    // From a shift boundary, so the first event (and its UID) does not move with the clock.
+    const start = shiftAt(plan.rule, from).start;
+    const end = shiftAt(plan.rule, to).end;
+    const overrides = await store.rosters.overrides(roster.id, start, end);
+    for (const row of schedule(plan, overrides, start, end)) {
       for (const layer of ['primary', 'backup'] as const) {
         const who = row[layer];
         if (!who) continue;
@@ -93,7 +96,7 @@ export async function renderFeed(store: Store, target: { rosterId?: string | nul
       'vevent',
       [
         ['uid', {}, 'text', `${e.roster.id}-${e.layer}-${e.row.start}-${e.row.end}@duty-desk`],
-        dateTime('dtstamp', e.row.start, 'UTC'),
+        dateTime('dtstamp', now, 'UTC'),
         dateTime('dtstart', e.row.start, tz),
         dateTime('dtend', e.row.end, tz),
         ['summary', {}, 'text', `${e.layer === 'backup' ? 'Backup duty' : 'Duty'}: ${target.memberId ? e.roster.name : (who?.displayName ?? 'member')}${marks.length ? ` (${marks.join(', ')})` : ''}`],

@@ -1,11 +1,13 @@
 // Cover (overrides): someone takes someone else's duty for a while.
 import { z } from 'zod/v4';
-import { parseDateTime } from '../../domain/datetime-input';
+import { parseDate, parseDateTime } from '../../domain/datetime-input';
+import { schedule } from '../../domain/rotation';
+import { zonedInstant } from '../../domain/zoned';
 import { describeRef, memberRefSchema } from '../../domain/member';
 import { message } from '../../domain/reply';
 import { CommandError, defineCommand } from '../command';
 import { COVER_CHANGE_JOB } from './handoff.job';
-import { MemberNames, overrideLine, resolveRoster, viewerZone } from './roster-common';
+import { loadPlan, MemberNames, overrideLine, resolveRoster, viewerZone } from './roster-common';
 
 const MAX_SPAN = 90 * 86_400_000;
 
@@ -29,9 +31,15 @@ export const coverCommand = defineCommand({
     const roster = await resolveRoster(ctx, input.roster);
     const tz = viewerZone(ctx, roster);
     const now = ctx.now.getTime();
-    const from = parseDateTime(input.from, tz, now, roster.handoff);
+    // A date alone means the roster's handoff that day, in the roster's zone; a date and time is
+    // read in the caller's zone.
+    const at = (text: string): ReturnType<typeof parseDateTime> => {
+      const day = /\s|:/.test(text.trim()) ? null : parseDate(text, roster.timeZone, now);
+      return day ? { ok: true, instant: zonedInstant(roster.timeZone, day, roster.handoff) } : parseDateTime(text, tz, now);
+    };
+    const from = at(input.from);
     if (!from.ok) throw new CommandError('INVALID_INPUT', `from: ${from.error}`, { from: from.error });
-    const to = parseDateTime(input.to, tz, now, roster.handoff);
+    const to = at(input.to);
     if (!to.ok) throw new CommandError('INVALID_INPUT', `to: ${to.error}`, { to: to.error });
     if (to.instant <= from.instant) throw new CommandError('END_BEFORE_START', 'The cover ends before it starts.', { to: 'must be after from' });
     if (to.instant - from.instant > MAX_SPAN) throw new CommandError('TOO_LONG', 'A cover is at most 90 days; change the roster for longer.', { to: 'at most 90 days after from' });
@@ -41,10 +49,21 @@ export const coverCommand = defineCommand({
     const replaced = input.for ? await ctx.store.members.resolve(input.for) : null;
     if (input.for && !replaced) throw new CommandError('UNKNOWN_MEMBER', `No member ${describeRef(input.for)}.`, { for: 'unknown member' });
     if (replaced?.id === coverer.id) throw new CommandError('SELF_COVER', `@${coverer.handle} cannot cover for themselves.`);
-    // Officers arrange cover for themselves; admins for anyone.
+    // Officers volunteer themselves; handing your own duty to someone else needs their consent
+    // (/duty swap) or an admin.
     const isAdmin = ctx.actor?.roles.includes('admin');
-    if (!isAdmin && ctx.actor && coverer.id !== ctx.actor.id && replaced?.id !== ctx.actor.id) {
-      throw new CommandError('FORBIDDEN', 'You can arrange cover only for your own duty (for=@you) or take someone’s duty yourself; ask an admin otherwise.');
+    if (!isAdmin && ctx.actor && coverer.id !== ctx.actor.id) {
+      throw new CommandError('FORBIDDEN', 'You can only take duty yourself (/duty cover @you …). To hand yours to someone, ask them with /duty swap, or ask an admin.');
+    }
+    // A cover "for" someone who has no duty then would never apply.
+    if (replaced) {
+      const { plan } = await loadPlan(ctx.store, roster);
+      // On duty then, had nobody covered for them yet (a second cover of them is an overlap, below).
+      const others = (await ctx.store.rosters.overrides(roster.id, from.instant, to.instant)).filter((o) => o.replaces !== replaced.id);
+      const rows = schedule({ ...plan, coverage: [] }, others, from.instant, to.instant);
+      if (!rows.some((r) => r[input.layer] === replaced.id)) {
+        throw new CommandError('NOT_ON_DUTY', `@${replaced.handle} is not on ${input.layer} duty on ${roster.name} at any time in that period.`, { for: 'not on duty then' });
+      }
     }
     const names = await MemberNames.load(ctx.store);
     const created = await ctx.store.change(ctx.meta, async (w) => {

@@ -95,9 +95,14 @@ export function rosterJobs(deps: RosterJobDeps) {
     const before = await holderAt(store, roster, p.at - 1);
     const after = await holderAt(store, roster, p.at);
     const end = after.shift.end;
+    if (now >= end) {
+      // Back from downtime after the whole shift: plan on from now, announce nothing stale.
+      await store.transaction((tx) => planNextHandoff(outbox, tx, roster, now));
+      return { status: 'done', result: 'missed; re-planned' };
+    }
     const brief = await buildBrief({ store, roster, outgoing: { start: before.shift.start, end: before.shift.end }, now, timeZone: roster.timeZone });
     await store.transaction(async (tx) => {
-      const base = `handoff:${roster.id}:${iso(p.at)}`;
+      const base = `duty:${roster.id}:${iso(p.at)}`;
       const incoming = after.primary;
       const outgoing = before.primary;
       if (incoming) {
@@ -130,8 +135,9 @@ export function rosterJobs(deps: RosterJobDeps) {
     return { status: 'done', result: { incoming: after.primary, outgoing: before.primary } };
   }
 
-  async function reminder(payload: unknown): Promise<RosterJobResult> {
+  async function reminder(payload: unknown, now: number): Promise<RosterJobResult> {
     const p = reminderPayload.parse(payload);
+    if (now >= p.shiftStart) return { status: 'done', result: 'too late to remind' };
     const roster = await store.rosters.byId(p.rosterId);
     if (!roster || roster.archivedAt || roster.version !== p.version) return { status: 'done', result: 'stale' };
     const on = await holderAt(store, roster, p.shiftStart);
@@ -153,11 +159,16 @@ export function rosterJobs(deps: RosterJobDeps) {
     return { status: 'done', result: { to: on.primary } };
   }
 
-  async function coverChange(payload: unknown): Promise<RosterJobResult> {
+  async function coverChange(payload: unknown, now: number): Promise<RosterJobResult> {
     const p = coverPayload.parse(payload);
     const roster = await store.rosters.byId(p.rosterId);
     const o = await store.rosters.overrideById(p.overrideId);
     if (!roster || roster.archivedAt || !o) return { status: 'done', result: 'stale' };
+    const rule = planOf(roster, []).rule;
+    // At a rotation handoff the handoff job announces the change (with the brief).
+    if (boundary(rule, shiftIndexAt(rule, p.at)) === p.at) return { status: 'done', result: 'handoff announces it' };
+    // Back from downtime after the cover ended: telling people now would mislead them.
+    if (now >= (p.edge === 'start' ? o.to : p.at + HOUR)) return { status: 'done', result: 'too late to announce' };
     const before = await holderAt(store, roster, p.at - 1);
     const after = await holderAt(store, roster, p.at);
     const layer = o.layer;
@@ -167,7 +178,8 @@ export function rosterJobs(deps: RosterJobDeps) {
     const names = await MemberNames.load(store);
     const until = p.edge === 'start' ? o.to : after.shift.end;
     await store.transaction(async (tx) => {
-      const base = `cover:${o.id}:${p.edge}`;
+      // Keyed by roster, instant and person: whichever job announces a change, it is told once.
+      const base = `duty:${roster.id}:${iso(p.at)}`;
       if (is) {
         const tz = names.get(is)?.timeZone ?? roster.timeZone;
         await dm(outbox, tx, `${base}:in:${is}`, is, message({ title: `You are on duty: ${roster.name}${layer === 'backup' ? ' (backup)' : ''}`, text: `Covering from ${when(p.at, tz)} until ${when(until, tz)}.` }));
@@ -180,5 +192,10 @@ export function rosterJobs(deps: RosterJobDeps) {
     return { status: 'done', result: { from: was, to: is } };
   }
 
-  return { [HANDOFF_JOB]: handoff, [REMINDER_JOB]: reminder, [COVER_CHANGE_JOB]: coverChange };
+  /** At start-up: every roster has its next handoff planned, whatever happened before. */
+  async function ensurePlanned(now: number): Promise<void> {
+    for (const roster of await store.rosters.list()) await store.transaction((tx) => planNextHandoff(outbox, tx, roster, now));
+  }
+
+  return { jobs: { [HANDOFF_JOB]: handoff, [REMINDER_JOB]: reminder, [COVER_CHANGE_JOB]: coverChange }, ensurePlanned };
 }

@@ -107,9 +107,32 @@ async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, ac
   if (!roster) throw new CommandError('UNKNOWN_ROSTER', 'That roster no longer exists.');
   const expired = now >= Math.min(swap.give.from, swap.take?.from ?? Infinity);
   const status = expired ? 'expired' : accept ? 'accepted' : 'declined';
+  if (status === 'accepted') {
+    // The shifts may have changed hands since the request (another swap, a cover, an edit).
+    const { plan } = await loadPlan(ctx.store, roster);
+    const free = { ...plan, coverage: [] };
+    const holder = async (t: number) => onDutyAt(free, await ctx.store.rosters.overrides(roster.id, t, t + 1), t);
+    const give = await holder(swap.give.from);
+    if (give.primary !== swap.requesterId) throw new CommandError('CHANGED', `${names.short(swap.requesterId)} no longer holds that shift; nothing changed.`);
+    if (give.backup === swap.targetId) throw new CommandError('CLASH', `You are the backup on that shift; taking it would leave it without a backup. Ask an admin to re-arrange the backup first.`);
+    if (swap.take) {
+      const take = await holder(swap.take.from);
+      if (take.primary !== swap.targetId) throw new CommandError('CHANGED', 'You no longer hold the shift offered in return; nothing changed.');
+      if (take.backup === swap.requesterId) throw new CommandError('CLASH', `${names.short(swap.requesterId)} is the backup on your shift; the swap would leave it without a backup.`);
+    }
+  }
   const done = await ctx.store.change(ctx.meta, async (w) => {
     if (!(await ctx.store.rosters.decideSwap(w, swap, status, ctx.now))) return false;
     if (status === 'accepted') {
+      // Other people asked for the same shift are told it is taken.
+      for (const other of await ctx.store.rosters.pendingSwapsFor(swap.rosterId, swap.requesterId, swap.give.from, w.tx)) {
+        if (other.id === swap.id || !(await ctx.store.rosters.decideSwap(w, other, 'cancelled', ctx.now))) continue;
+        await ctx.outbox.deliver(w.tx, {
+          key: `swap:${other.id}:cancelled:target`,
+          to: { kind: 'member', memberId: other.targetId },
+          reply: message({ visibility: 'direct', title: 'Swap request withdrawn', text: `${roster.name}: ${names.short(swap.targetId)} took that shift; nothing for you to do.` }),
+        });
+      }
       const moves: [string, string, { from: number; to: number }][] = [[swap.targetId, swap.requesterId, swap.give]];
       if (swap.take) moves.push([swap.requesterId, swap.targetId, swap.take]);
       for (const [by, replaces, span] of moves) {
@@ -118,6 +141,13 @@ async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, ac
           await ctx.outbox.schedule(w.tx, { kind: COVER_CHANGE_JOB, key: `cover:${o.id}:${edge}`, dueAt: new Date(at), payload: { rosterId: roster.id, overrideId: o.id, at, edge } });
         }
       }
+    }
+    if (status === 'accepted') {
+      await ctx.outbox.deliver(w.tx, {
+        key: `swap:${swap.id}:${status}:target`,
+        to: { kind: 'member', memberId: swap.targetId },
+        reply: message({ visibility: 'direct', title: 'Swap confirmed', text: swapText(swap, status, names, names.get(swap.targetId)?.timeZone ?? roster.timeZone, roster.name) }),
+      });
     }
     await ctx.outbox.deliver(w.tx, {
       key: `swap:${swap.id}:${status}:requester`,

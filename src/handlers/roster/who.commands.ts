@@ -2,7 +2,7 @@
 import { z } from 'zod/v4';
 import { parseDateTime } from '../../domain/datetime-input';
 import { message, type ReplyRow } from '../../domain/reply';
-import { onDutyAt, shiftAt } from '../../domain/rotation';
+import { boundary, onDutyAt, schedule, shiftAt } from '../../domain/rotation';
 import type { Roster } from '../../domain/roster';
 import type { Store } from '../../store/store';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
@@ -89,14 +89,13 @@ export const nextCommand = defineCommand({
     const tz = viewerZone(ctx, roster);
     const now = ctx.now.getTime();
     const current = shiftAt(plan.rule, now);
-    const rows: ReplyRow[] = [];
-    let t = current.end;
-    for (let i = 0; i < 3; i++) {
-      const overrides = await ctx.store.rosters.overrides(roster.id, t, t + 1);
-      const on = onDutyAt(plan, overrides, t);
-      rows.push({ text: `${when(on.shift.start, tz)} → ${when(on.shift.end, tz)}: ${names.label(on.scheduledPrimary === on.primary || on.covered ? (on.primary ?? on.scheduledPrimary) : on.scheduledPrimary)}${on.backup ? `, backup ${names.short(on.backup)}` : ''}` });
-      t = on.shift.end;
-    }
+    // Whole shifts, whatever the coverage hours, with covers and swaps applied: the holder of
+    // each stretch of the next three shifts.
+    const to = boundary(plan.rule, current.index + 4);
+    const overrides = await ctx.store.rosters.overrides(roster.id, current.end, to);
+    const rows: ReplyRow[] = schedule({ ...plan, coverage: [] }, overrides, current.end, to).map((r) => ({
+      text: `${when(r.start, tz)} → ${when(r.end, tz)}: ${names.label(r.primary)}${r.backup ? `, backup ${names.short(r.backup)}` : ''}${r.overrides.length ? ` (${r.overrides.map((o) => (o.kind === 'swap' ? 'swap' : 'cover')).join(', ')})` : ''}`,
+    }));
     return message({ title: `${roster.name}: next shifts`, rows });
   },
 });
