@@ -89,6 +89,16 @@ describeEachDb('rosters', (fresh) => {
     expect(msg(await alee().run('/duty now Visa section')).error?.code).toBe('UNKNOWN_ROSTER');
   });
 
+  test('at a handoff the incoming primary, the outgoing one and the incoming backup are each told once', async () => {
+    clock.set('2026-11-23T07:00:00Z');
+    await core.scheduler.runDue();
+    await core.scheduler.runDue();
+    clock.set('2026-11-22T16:00:00Z');
+    const ids = Object.fromEntries(await Promise.all(['alee', 'bob', 'cy'].map(async (h) => [h, (await core.store.members.byHandle(h))?.id])));
+    const keys = (await jobs(core, 'deliver')).map((j) => String(j.idempotencyKey)).filter((k) => k.includes('2026-11-23T07:00:00.000Z'));
+    expect(keys.map((k) => k.split(':').slice(-2).join(':')).sort()).toEqual([`in-backup:${ids.cy}`, `in:${ids.bob}`, `out:${ids.alee}`].sort());
+  });
+
   test('cover: beats the rotation, overlapping covers are refused, removing restores the rotation', async () => {
     const before = await core.store.audit.count();
     expect(msg(await root().run('/duty cover @dee from="2026-11-25 20:00" to="2026-11-25 18:00"')).error?.code).toBe('END_BEFORE_START');

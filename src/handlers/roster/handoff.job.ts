@@ -123,6 +123,17 @@ export function rosterJobs(deps: RosterJobDeps) {
         const tz = names.get(outgoing)?.timeZone ?? roster.timeZone;
         await dm(outbox, tx, `${base}:out:${outgoing}`, outgoing, message({ title: `Off duty: ${roster.name}`, text: `${names.label(incoming)} has it from ${when(p.at, tz)} until ${when(end, tz)}. Thank you.` }));
       }
+      // The incoming backup is told too: they are the second person a page reaches.
+      if (after.backup && after.backup !== before.backup && after.backup !== incoming) {
+        const tz = names.get(after.backup)?.timeZone ?? roster.timeZone;
+        await dm(
+          outbox,
+          tx,
+          `${base}:in-backup:${after.backup}`,
+          after.backup,
+          message({ title: `You are backup: ${roster.name}`, text: `From ${when(p.at, tz)} until ${when(end, tz)}, behind ${names.label(incoming)}.` }),
+        );
+      }
       if (roster.channel && incoming !== outgoing) {
         await outbox.deliver(tx, {
           key: `${base}:channel`,
