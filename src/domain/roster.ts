@@ -1,8 +1,8 @@
 // Rosters as the rest of the product sees them, and the small languages people type to
 // describe them: "1w" shifts, "08:00" handoffs, "mon-fri 18:00-08:00, sat-sun all-day" coverage.
 import { z } from 'zod/v4';
+import { timeZoneSchema } from './member';
 import type { Backup, CoverageWindow, RosterPlan, ShiftUnit } from './rotation';
-import { canonicalTimeZone, isValidTimeZone } from './time';
 import { dateKey, formatClock, parseClock, type LocalDate } from './zoned';
 
 export interface Roster {
@@ -40,14 +40,8 @@ export const rosterNameSchema = z
   .max(40, { error: 'a roster name is 2 to 40 characters' })
   .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, { error: 'a roster name is letters, digits, spaces, dots, dashes or underscores' });
 
-export const rosterTimeZoneSchema = z
-  .string()
-  .trim()
-  .transform((s, ctx) => {
-    if (isValidTimeZone(s)) return canonicalTimeZone(s);
-    ctx.addIssue({ code: 'custom', message: 'not a time zone; use an IANA name such as Europe/London' });
-    return z.NEVER;
-  });
+/** The same rule as a member's zone: an IANA name, stored in its canonical spelling. */
+export const rosterTimeZoneSchema = timeZoneSchema;
 
 /** "12h", "1d", "1w", "7 days", "24 hours" */
 export function parseShift(s: string): { unit: ShiftUnit; length: number } | null {
