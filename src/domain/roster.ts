@@ -5,6 +5,19 @@ import { timeZoneSchema } from './member';
 import type { Backup, CoverageWindow, RosterPlan, ShiftUnit } from './rotation';
 import { dateKey, formatClock, parseClock, type LocalDate } from './zoned';
 
+/** A rotation as it was defined from `from` (-Infinity for the first definition). */
+export interface RosterDefinition {
+  from: number;
+  timeZone: string;
+  unit: ShiftUnit;
+  length: number;
+  handoff: number;
+  start: LocalDate;
+  members: string[];
+  backup: Backup;
+  offset: number;
+}
+
 export interface Roster {
   id: string;
   name: string;
@@ -20,17 +33,46 @@ export interface Roster {
   version: number;
   /** member ids in rotation order */
   members: string[];
+  /** see RosterDefinition */
+  offset: number;
+  effectiveFrom: number | null;
+  history: RosterDefinition[];
   archivedAt: Date | null;
 }
 
-export function planOf(r: Roster, holidays: Iterable<string>): RosterPlan {
+export function currentDefinition(r: Roster): RosterDefinition {
   return {
-    rule: { timeZone: r.timeZone, unit: r.unit, length: r.length, handoff: r.handoff, start: r.start },
+    from: r.effectiveFrom ?? -Infinity,
+    timeZone: r.timeZone,
+    unit: r.unit,
+    length: r.length,
+    handoff: r.handoff,
+    start: r.start,
     members: r.members,
     backup: r.backup,
-    coverage: r.coverage,
+    offset: r.offset,
+  };
+}
+
+const ruleOf = (d: RosterDefinition) => ({ timeZone: d.timeZone, unit: d.unit, length: d.length, handoff: d.handoff, start: d.start });
+
+/** The plan of a list of definitions (the first reaching back indefinitely). */
+export function planOfDefinitions(defs: RosterDefinition[], coverage: CoverageWindow[], holidays: Iterable<string>): RosterPlan {
+  const [base, ...later] = defs;
+  if (!base) throw new Error('a roster has at least one definition');
+  return {
+    rule: ruleOf(base),
+    members: base.members,
+    backup: base.backup,
+    offset: base.offset,
+    epochs: later.map((d) => ({ from: d.from, rule: ruleOf(d), members: d.members, backup: d.backup, offset: d.offset })),
+    coverage,
     holidays: new Set(holidays),
   };
+}
+
+export function planOf(r: Roster, holidays: Iterable<string>): RosterPlan {
+  return planOfDefinitions([...r.history, currentDefinition(r)], r.coverage, holidays);
 }
 
 export const rosterNameSchema = z

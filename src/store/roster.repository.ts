@@ -1,7 +1,7 @@
 // Rosters and everything that hangs off them, as plain domain objects.
 import { z } from 'zod/v4';
-import { coverageJson, type Roster } from '../domain/roster';
-import type { Backup, Layer, Override, ShiftUnit } from '../domain/rotation';
+import { coverageJson, currentDefinition, planOfDefinitions, type Roster, type RosterDefinition } from '../domain/roster';
+import { nextEpochStart, type Backup, type Layer, type Override, type ShiftUnit } from '../domain/rotation';
 import { dateKey, parseDateKey } from '../domain/zoned';
 import type { Db, Tx } from './client';
 import { newId } from './ids';
@@ -23,9 +23,37 @@ type RosterRow = {
   channel: string | null;
   reminderHours: number;
   version: number;
+  history: string;
+  effectiveFrom: Date | null;
+  memberOffset: number;
   archivedAt: Date | null;
   members: { layer: string; position: number; memberId: string }[];
 };
+
+const backupJson = z.union([
+  z.object({ mode: z.literal('none') }),
+  z.object({ mode: z.literal('offset'), offset: z.number().int() }),
+  z.object({ mode: z.literal('order'), members: z.array(z.string()) }),
+]);
+
+/** Earlier definitions as stored: -Infinity (the first one's start) is kept as null. */
+const historyJson = z.array(
+  z.object({
+    from: z.number().nullable(),
+    timeZone: z.string(),
+    unit: z.enum(['hours', 'days', 'weeks']),
+    length: z.number().int().positive(),
+    handoff: z.number().int(),
+    start: z.object({ y: z.number().int(), m: z.number().int(), d: z.number().int() }),
+    members: z.array(z.string()),
+    backup: backupJson,
+    offset: z.number().int(),
+  }),
+);
+
+function historyToJson(h: RosterDefinition[]): string {
+  return JSON.stringify(h.map((d) => ({ ...d, from: Number.isFinite(d.from) ? d.from : null })));
+}
 
 const unitSchema = z.enum(['hours', 'days', 'weeks']);
 
@@ -50,6 +78,9 @@ function toRoster(r: RosterRow): Roster {
     reminderHours: r.reminderHours,
     version: r.version,
     members: primary,
+    offset: r.memberOffset,
+    effectiveFrom: r.effectiveFrom?.getTime() ?? null,
+    history: historyJson.parse(JSON.parse(r.history)).map((d) => ({ ...d, from: d.from ?? -Infinity })),
     archivedAt: r.archivedAt,
   };
 }
@@ -67,10 +98,13 @@ export function rosterSnapshot(r: Roster): Record<string, unknown> {
     reminderHours: r.reminderHours,
     members: r.members,
     version: r.version,
+    effectiveFrom: r.effectiveFrom === null ? null : new Date(r.effectiveFrom).toISOString(),
   };
 }
 
-export type RosterFields = Omit<Roster, 'id' | 'version' | 'archivedAt'>;
+export type RosterFields = Omit<Roster, 'id' | 'version' | 'archivedAt' | 'offset' | 'effectiveFrom' | 'history'>;
+
+const ROTATION_FIELDS = ['timeZone', 'unit', 'length', 'handoff', 'start', 'backup', 'members'] as const;
 
 function columns(f: Partial<RosterFields>) {
   return {
@@ -208,9 +242,22 @@ export class RosterRepository {
     return created;
   }
 
-  /** Changes fields and/or the member order; bumps the version so scheduled handoffs re-plan. */
-  async update(w: Writer, before: Roster, patch: Partial<RosterFields>): Promise<Roster> {
-    await w.tx.roster.update({ where: { id: before.id }, data: { ...columns(patch), version: { increment: 1 } } });
+  /**
+   * Changes fields and/or the member order; bumps the version so scheduled handoffs re-plan.
+   * A change to the rotation itself takes effect at the end of the shift in progress at `now`
+   * (the previous definition is kept as history), so it never moves the shift in progress nor
+   * rewrites past ones; a change made before a pending one started replaces it.
+   */
+  async update(w: Writer, before: Roster, patch: Partial<RosterFields>, now: number): Promise<Roster> {
+    let rotation = {};
+    if (ROTATION_FIELDS.some((k) => patch[k] !== undefined)) {
+      const pending = before.effectiveFrom !== null && before.effectiveFrom > now;
+      const history = pending ? before.history : [...before.history, currentDefinition(before)];
+      const basis = planOfDefinitions(history, before.coverage, []);
+      const { from, offset } = nextEpochStart(basis, now, patch.members ?? before.members);
+      rotation = { history: historyToJson(history), effectiveFrom: new Date(from), memberOffset: offset };
+    }
+    await w.tx.roster.update({ where: { id: before.id }, data: { ...columns(patch), ...rotation, version: { increment: 1 } } });
     const layers: [string, string[] | undefined][] = [
       ['primary', patch.members],
       ['backup', patch.backup?.mode === 'order' ? patch.backup.members : patch.backup ? [] : undefined],

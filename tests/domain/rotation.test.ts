@@ -1,6 +1,6 @@
 import { tzOffset } from '@date-fns/tz';
 import fc from 'fast-check';
-import { boundary, isCovered, onDutyAt, schedule, shiftIndexAt, sortOverrides, type Override, type RosterPlan, type RotationRule } from '../../src/domain/rotation';
+import { boundary, isCovered, nextEpochStart, onDutyAt, schedule, shiftIndexAt, shiftOf, sortOverrides, type Override, type RosterPlan, type RotationRule } from '../../src/domain/rotation';
 import { localOf, zonedInstant, offsetMinutes, dateKey, zoneAbbreviation } from '../../src/domain/zoned';
 
 const ZONES = ['Europe/London', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata', 'America/Santiago', 'Pacific/Chatham', 'UTC'];
@@ -189,4 +189,41 @@ test('zone abbreviations as people know them, the offset where there is none', (
   expect(zoneAbbreviation('Australia/Sydney', jan)).toBe('AEDT');
   expect(zoneAbbreviation('UTC', jan)).toBe('UTC');
   expect(zoneAbbreviation('Asia/Kathmandu', jan)).toMatch(/^GMT\+5:45$/);
+});
+
+describe('changes take effect at the next handoff', () => {
+  const rule: RotationRule = { timeZone: 'Europe/Paris', unit: 'days', length: 1, handoff: 18 * 60, start: { y: 2026, m: 11, d: 1 } };
+  const base: RosterPlan = { rule, members: ['ana', 'bo', 'cy'], backup: { mode: 'offset', offset: 1 }, coverage: [], holidays: new Set() };
+  const now = Date.parse('2026-11-22T12:00:00Z'); // Cy's shift (since 21 Nov 18:00 Paris); Ana is next
+
+  test('removing the person on duty keeps their shift in progress and the past, and continues with whoever was next', () => {
+    const members = ['ana', 'bo'];
+    const { from, offset } = nextEpochStart(base, now, members);
+    expect(new Date(from).toISOString()).toBe('2026-11-22T17:00:00.000Z');
+    const plan: RosterPlan = { ...base, epochs: [{ from, rule, members, backup: base.backup, offset }] };
+    expect(onDutyAt(plan, [], now).primary).toBe('cy');
+    expect(onDutyAt(plan, [], Date.parse('2026-11-05T20:00:00Z')).primary).toBe(onDutyAt(base, [], Date.parse('2026-11-05T20:00:00Z')).primary);
+    // Ana was next and still is; then Bo, then Ana.
+    expect(schedule(plan, [], from, from + 3 * 86_400_000).map((r) => r.primary)).toEqual(['ana', 'bo', 'ana']);
+  });
+
+  test('moving the handoff gives one longer shift, then the new time; no gap and no overlap (property)', () => {
+    const newRule: RotationRule = { ...rule, handoff: 19 * 60 };
+    const { from, offset } = nextEpochStart(base, now, base.members);
+    const plan: RosterPlan = { ...base, epochs: [{ from, rule: newRule, members: base.members, backup: base.backup, offset }] };
+    const rows = schedule(plan, [], now - 5 * 86_400_000, now + 10 * 86_400_000);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]?.start).toBe(rows[i - 1]?.end);
+    const first = rows.find((r) => r.start === from);
+    expect(first?.primary).toBe('ana');
+    expect(((first?.end ?? 0) - from) / 3_600_000).toBe(25);
+    fc.assert(
+      fc.property(fc.integer({ min: now - 30 * 86_400_000, max: now + 30 * 86_400_000 }), (t) => {
+        const sh = shiftOf(plan, t);
+        expect(sh.start).toBeLessThanOrEqual(t);
+        expect(sh.end).toBeGreaterThan(t);
+        expect(onDutyAt(plan, [], t).primary).not.toBeNull();
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

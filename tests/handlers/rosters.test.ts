@@ -64,14 +64,19 @@ describeEachDb('rosters', (fresh) => {
     const crisis = (await core.store.rosters.byName('crisis'))?.id as string;
     const planned = async () => (await jobs(core)).filter((j) => j.payload.rosterId === crisis).map((j) => `${j.kind} ${j.dueAt.toISOString()} v${String(j.payload.version)}`);
     expect(await planned()).toEqual(['roster.reminder 2026-11-22T18:00:00.000Z v1', 'roster.handoff 2026-11-22T20:00:00.000Z v1']);
-    // An edit re-plans under a new version; the old jobs will find themselves stale.
-    msg(await root().run('/duty roster edit Crisis handoff=21:00'));
+    // An edit applies from the next handoff (20:00) and re-plans under a new version; the old
+    // jobs will find themselves stale. The handoff moves to 21:00 from the day after: the first
+    // shift under the new rule runs 20:00 → 09:00 rather than for one hour.
+    const edited = msg(await root().run('/duty roster edit Crisis handoff=21:00'));
+    expect(edited.text).toMatch(/apply from the next handoff, Sun 22 Nov 20:00 UTC/);
     expect(await planned()).toEqual([
       'roster.reminder 2026-11-22T18:00:00.000Z v1',
-      'roster.reminder 2026-11-22T19:00:00.000Z v2',
+      'roster.reminder 2026-11-22T18:00:00.000Z v2',
       'roster.handoff 2026-11-22T20:00:00.000Z v1',
-      'roster.handoff 2026-11-22T21:00:00.000Z v2',
+      'roster.handoff 2026-11-22T20:00:00.000Z v2',
     ]);
+    // Dee was next at 20:00 and still is; the rotation continues from her.
+    expect(textOf(await root().run('/duty next Crisis'))).toMatch(/Sun 22 Nov 20:00 UTC → Mon 23 Nov 09:00 UTC: Dee Okafor[\s\S]*Mon 23 Nov 09:00 UTC → Mon 23 Nov 21:00 UTC: Cy Diaz/);
     // The rest of this file works on one roster.
     await core.store.transaction(async (tx) => {
       await tx.job.deleteMany({ where: { payload: { contains: crisis } } });
@@ -253,8 +258,12 @@ describeEachDb('rosters', (fresh) => {
     expect(entries.map((e) => e.text)).toEqual(['Police called about a detention in Lyon']);
   });
 
-  test('roster add and remove keep the order and never leave a roster empty', async () => {
-    expect(msg(await root().run('/duty roster add @dee')).text).toMatch(/Added @dee to Consular duty \(position 4\)/);
+  test('roster add and remove keep the order, never move the shift in progress, and never leave a roster empty', async () => {
+    const nowBefore = textOf(await alee().run('/duty now Consular duty'));
+    const pastBefore = textOf(await alee().run('/duty at 2026-11-10 20:00 Consular duty'));
+    expect(msg(await root().run('/duty roster add @dee')).text).toMatch(/Added @dee to Consular duty \(position 4\), from the next handoff/);
+    expect(textOf(await alee().run('/duty now Consular duty'))).toBe(nowBefore);
+    expect(textOf(await alee().run('/duty at 2026-11-10 20:00 Consular duty'))).toBe(pastBefore);
     expect(msg(await root().run('/duty roster add @dee')).error?.code).toBe('ALREADY_MEMBER');
     expect(textOf(await alee().run('/duty roster list'))).toContain('@alee → @bob → @cy → @dee');
     expect(msg(await root().run('/duty roster remove @bob')).ok).toBe(true);

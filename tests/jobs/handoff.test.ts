@@ -88,27 +88,26 @@ describe('handoffs', () => {
     expect(JSON.stringify(reminder.args)).toContain('Mon 23 Nov 18:00 CET');
   });
 
-  test('an edit re-plans: the old handoff finds itself stale and sends nothing', async () => {
-    // Handoff moves to 19:00. The change applies to the rotation as a whole, so the 19:00
-    // handoff of Sunday (18:00 UTC) is now the one in force.
-    expect(msg(await as(server.core, 'root').run('/duty roster edit "Night duty" handoff=19:00')).ok).toBe(true);
+  test('an edit applies from the next handoff: the old job is stale, the new plan hands over at the same moment', async () => {
+    // Handoff moves to 19:00 while Bob is on duty (since Sunday 18:00). His shift stays; from
+    // Monday 18:00 Ana takes over under the new rule, until Tuesday 19:00.
+    const edit = msg(await as(server.core, 'root').run('/duty roster edit "Night duty" handoff=19:00'));
+    expect(edit.text).toMatch(/apply from the next handoff, Mon 23 Nov 18:00 CET/);
     const slackBefore = slack.callsTo('chat.postMessage').length;
-    const teamsBefore = connector.messages().length;
-    clock.set('2026-11-23T17:00:00Z'); // the old Monday 18:00 handoff
+    clock.set('2026-11-23T17:00:00Z'); // Monday 18:00 Paris
     await server.core.scheduler.runDue();
     await server.core.scheduler.runDue();
-    const stale = await server.core.store.db.job.findFirst({ where: { kind: 'roster.handoff', dueAt: new Date('2026-11-23T17:00:00Z') } });
-    expect(stale?.status).toBe('done');
-    expect(stale?.result).toContain('stale');
-    const sent = [
-      ...slack.callsTo('chat.postMessage').slice(slackBefore).map((c) => JSON.stringify(c.args)),
-      ...connector.messages().slice(teamsBefore).map((c) => JSON.stringify(c.body)),
-    ];
-    // Whatever went out follows the 19:00 rule; nothing speaks of an 18:00 handoff.
-    expect(sent.join('\n')).not.toMatch(/18:00 CET/);
-    clock.set('2026-11-23T18:00:00Z'); // Monday 19:00: Ana takes over from Bob
-    await server.core.scheduler.runDue();
-    await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'U2' && JSON.stringify(c.args).includes('From Mon 23 Nov 19:00 CET'), 10_000);
+    const jobsAtT = await server.core.store.db.job.findMany({ where: { kind: 'roster.handoff', dueAt: new Date('2026-11-23T17:00:00Z') } });
+    expect(jobsAtT.map((j) => [j.idempotencyKey.split(':')[2], j.status, j.result]).sort()).toEqual([
+      ['v1', 'done', JSON.stringify('stale')],
+      ['v2', 'done', expect.stringContaining('incoming')],
+    ]);
+    const toAna = await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'U2' && JSON.stringify(c.args).includes('You are on duty: Night duty') && JSON.stringify(c.args).includes('Mon 23 Nov'), 10_000);
+    expect(JSON.stringify(toAna.args)).toContain('From Mon 23 Nov 18:00 CET until Tue 24 Nov 19:00 CET');
+    // Exactly one "on duty" message for that handoff.
+    expect(slack.callsTo('chat.postMessage').slice(slackBefore).filter((c) => c.args.channel === 'U2' && JSON.stringify(c.args).includes('You are on duty'))).toHaveLength(1);
+    const next = await server.core.store.db.job.findMany({ where: { kind: 'roster.handoff', status: 'pending' } });
+    expect(next.map((j) => j.dueAt.toISOString())).toEqual(['2026-11-24T18:00:00.000Z']);
   });
 
   test('calendar feeds over HTTP: unknown and revoked addresses are 404, a live one is text/calendar', async () => {

@@ -5,7 +5,7 @@ import { tzlib_get_ical_block } from 'timezones-ical-library';
 import { z } from 'zod/v4';
 import { localOf } from '../../domain/zoned';
 import { message } from '../../domain/reply';
-import { schedule, shiftAt, type ScheduleRow } from '../../domain/rotation';
+import { schedule, shiftOf, type ScheduleRow } from '../../domain/rotation';
 import type { Roster } from '../../domain/roster';
 import type { Store } from '../../store/store';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
@@ -69,8 +69,8 @@ export async function renderFeed(store: Store, target: { rosterId?: string | nul
   for (const roster of rosters) {
     const { plan } = await loadPlan(store, roster);
     // From a shift boundary, so the first event (and its UID) does not move with the clock.
-    const start = shiftAt(plan.rule, from).start;
-    const end = shiftAt(plan.rule, to).end;
+    const start = shiftOf(plan, from).start;
+    const end = shiftOf(plan, to).end;
     const overrides = await store.rosters.overrides(roster.id, start, end);
     for (const row of schedule(plan, overrides, start, end)) {
       for (const layer of ['primary', 'backup'] as const) {

@@ -3,7 +3,7 @@
 // and every message it sends has its own idempotency key, so nothing is sent twice.
 import { z } from 'zod/v4';
 import { message, type MessageReply } from '../../domain/reply';
-import { boundary, onDutyAt, shiftIndexAt, type OnDuty } from '../../domain/rotation';
+import { onDutyAt, shiftOf, type OnDuty } from '../../domain/rotation';
 import { planOf, type Roster } from '../../domain/roster';
 import type { Tx } from '../../store/client';
 import type { Store } from '../../store/store';
@@ -22,9 +22,8 @@ export type RosterJobResult = { status: 'done'; result?: unknown };
 
 /** Plans the next handoff of a roster and the reminders that fall before it. Idempotent. */
 export async function planNextHandoff(outbox: Outbox, tx: Tx, roster: Roster, now: number): Promise<void> {
-  const rule = planOf(roster, []).rule;
-  const k = shiftIndexAt(rule, now);
-  const next = boundary(rule, k + 1);
+  const plan = planOf(roster, []);
+  const next = shiftOf(plan, now).end;
   await outbox.schedule(tx, {
     kind: HANDOFF_JOB,
     key: `handoff:${roster.id}:v${roster.version}:${iso(next)}`,
@@ -37,18 +36,17 @@ export async function planNextHandoff(outbox: Outbox, tx: Tx, roster: Roster, no
 /** Reminders whose time falls in [from, to): each falls in exactly one such window. */
 async function planReminders(outbox: Outbox, tx: Tx, roster: Roster, from: number, to: number): Promise<void> {
   if (roster.reminderHours <= 0) return;
-  const rule = planOf(roster, []).rule;
+  const plan = planOf(roster, []);
   const lead = roster.reminderHours * HOUR;
-  for (let j = shiftIndexAt(rule, from + lead); ; j++) {
-    const start = boundary(rule, j);
-    const due = start - lead;
+  for (let sh = shiftOf(plan, from + lead); ; sh = shiftOf(plan, sh.end)) {
+    const due = sh.start - lead;
     if (due >= to) break;
     if (due < from) continue;
     await outbox.schedule(tx, {
       kind: REMINDER_JOB,
-      key: `reminder:${roster.id}:v${roster.version}:${iso(start)}`,
+      key: `reminder:${roster.id}:v${roster.version}:${iso(sh.start)}`,
       dueAt: new Date(due),
-      payload: { rosterId: roster.id, version: roster.version, shiftStart: start },
+      payload: { rosterId: roster.id, version: roster.version, shiftStart: sh.start },
     });
   }
 }
@@ -175,9 +173,8 @@ export function rosterJobs(deps: RosterJobDeps) {
     const roster = await store.rosters.byId(p.rosterId);
     const o = await store.rosters.overrideById(p.overrideId);
     if (!roster || roster.archivedAt || !o) return { status: 'done', result: 'stale' };
-    const rule = planOf(roster, []).rule;
     // At a rotation handoff the handoff job announces the change (with the brief).
-    if (boundary(rule, shiftIndexAt(rule, p.at)) === p.at) return { status: 'done', result: 'handoff announces it' };
+    if (shiftOf(planOf(roster, []), p.at).start === p.at) return { status: 'done', result: 'handoff announces it' };
     // Back from downtime after the cover ended: telling people now would mislead them.
     if (now >= (p.edge === 'start' ? o.to : p.at + HOUR)) return { status: 'done', result: 'too late to announce' };
     const before = await holderAt(store, roster, p.at - 1);

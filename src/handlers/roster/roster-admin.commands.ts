@@ -7,7 +7,7 @@ import { clockSchema, coverageSchema, describeRule, formatCoverage, formatShift,
 import type { Backup } from '../../domain/rotation';
 import { dateKey, formatClock, localOf } from '../../domain/zoned';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
-import { MemberNames, resolveRoster } from './roster-common';
+import { MemberNames, resolveRoster, viewerZone, when } from './roster-common';
 import { planNextHandoff } from './handoff.job';
 
 const memberList = z
@@ -204,11 +204,16 @@ export const rosterEditCommand = defineCommand({
         ...(channel !== undefined ? { channel } : {}),
         ...(input.reminder !== undefined ? { reminderHours: input.reminder } : {}),
         ...(members ? { members: members.map((m) => m.id) } : {}),
-      });
+      }, ctx.now.getTime());
       await planNextHandoff(ctx.outbox, w.tx, r, ctx.now.getTime());
       return r;
     });
-    return message({ title: `Roster "${after.name}" updated`, fields: rosterSummary(after, names) });
+    const from = after.effectiveFrom !== null && after.effectiveFrom > ctx.now.getTime() ? after.effectiveFrom : null;
+    return message({
+      title: `Roster "${after.name}" updated`,
+      text: from ? `Rotation changes apply from the next handoff, ${when(from, viewerZone(ctx, after))}; the shift in progress stays as it is.` : undefined,
+      fields: rosterSummary(after, names),
+    });
   },
 });
 
@@ -238,7 +243,7 @@ const memberRosterInput = z.strictObject({
 async function changeMembers(ctx: HandlerContext, rosterId: string, order: (current: string[]) => string[]): Promise<void> {
   await ctx.store.change(ctx.meta, async (w) => {
     const current = (await ctx.store.rosters.byId(rosterId, w.tx)) as Roster;
-    const r = await ctx.store.rosters.update(w, current, { members: order(current.members) });
+    const r = await ctx.store.rosters.update(w, current, { members: order(current.members) }, ctx.now.getTime());
     await planNextHandoff(ctx.outbox, w.tx, r, ctx.now.getTime());
   });
 }
@@ -257,7 +262,7 @@ export const rosterAddCommand = defineCommand({
     const member = m as Member;
     if (roster.members.includes(member.id)) throw new CommandError('ALREADY_MEMBER', `@${member.handle} is already on ${roster.name}.`);
     await changeMembers(ctx, roster.id, (ids) => [...ids, member.id]);
-    return message({ text: `Added @${member.handle} to ${roster.name} (position ${roster.members.length + 1}).` });
+    return message({ text: `Added @${member.handle} to ${roster.name} (position ${roster.members.length + 1}), from the next handoff.` });
   },
 });
 
@@ -276,6 +281,6 @@ export const rosterRemoveCommand = defineCommand({
     if (!roster.members.includes(member.id)) throw new CommandError('NOT_MEMBER', `@${member.handle} is not on ${roster.name}.`);
     if (roster.members.length === 1) throw new CommandError('LAST_MEMBER', `@${member.handle} is the only member of ${roster.name}; add someone first, so there is never nobody on duty.`);
     await changeMembers(ctx, roster.id, (ids) => ids.filter((id) => id !== member.id));
-    return message({ text: `Removed @${member.handle} from ${roster.name}. The rotation continues with the others.` });
+    return message({ text: `Removed @${member.handle} from ${roster.name} from the next handoff; the shift in progress stays as it is and the rotation continues with the others.` });
   },
 });

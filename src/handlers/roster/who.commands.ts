@@ -2,7 +2,7 @@
 import { z } from 'zod/v4';
 import { parseDateTime } from '../../domain/datetime-input';
 import { message, type ReplyRow } from '../../domain/reply';
-import { boundary, onDutyAt, schedule, shiftAt } from '../../domain/rotation';
+import { onDutyAt, schedule, shiftOf } from '../../domain/rotation';
 import type { Roster } from '../../domain/roster';
 import type { Store } from '../../store/store';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
@@ -88,10 +88,11 @@ export const nextCommand = defineCommand({
     const names = await MemberNames.load(ctx.store);
     const tz = viewerZone(ctx, roster);
     const now = ctx.now.getTime();
-    const current = shiftAt(plan.rule, now);
+    const current = shiftOf(plan, now);
     // Whole shifts, whatever the coverage hours, with covers and swaps applied: the holder of
     // each stretch of the next three shifts.
-    const to = boundary(plan.rule, current.index + 4);
+    let to = current.end;
+    for (let i = 0; i < 3; i++) to = shiftOf(plan, to).end;
     const overrides = await ctx.store.rosters.overrides(roster.id, current.end, to);
     const rows: ReplyRow[] = schedule({ ...plan, coverage: [] }, overrides, current.end, to).map((r) => ({
       text: `${when(r.start, tz)} → ${when(r.end, tz)}: ${names.label(r.primary)}${r.backup ? `, backup ${names.short(r.backup)}` : ''}${r.overrides.length ? ` (${r.overrides.map((o) => (o.kind === 'swap' ? 'swap' : 'cover')).join(', ')})` : ''}`,
