@@ -272,8 +272,24 @@ export class RosterRepository {
     return after;
   }
 
-  async rostersOf(memberId: string): Promise<Roster[]> {
-    return (await this.list()).filter((r) => r.members.includes(memberId) || (r.backup.mode === 'order' && r.backup.members.includes(memberId)));
+  /**
+   * Rosters that name the member in their rotation (any definition still in force or to come),
+   * and, with `covering` set, those where they take someone's duty between the two instants.
+   */
+  async rostersOf(memberId: string, covering?: { from: number; to: number }): Promise<Roster[]> {
+    const coverIds = covering
+      ? new Set(
+          (
+            await this.db.rosterOverride.findMany({
+              where: { memberId, removedAt: null, to: { gt: new Date(covering.from) }, from: { lt: new Date(covering.to) } },
+              select: { rosterId: true },
+            })
+          ).map((o) => o.rosterId),
+        )
+      : new Set<string>();
+    const named = (r: Roster): boolean =>
+      [currentDefinition(r), ...r.history.slice(-1)].some((d) => d.members.includes(memberId) || (d.backup.mode === 'order' && d.backup.members.includes(memberId)));
+    return (await this.list()).filter((r) => named(r) || coverIds.has(r.id));
   }
 
   // Overrides ------------------------------------------------------------------------------

@@ -118,10 +118,18 @@ describeEachDb('rosters', (fresh) => {
     expect(msg(await root().run('/duty cover @cy from="2026-11-25 20:00" to="2026-11-25 23:00" for=@dee')).ok).toBe(true);
     expect(textOf(await alee().run('/duty at 2026-11-25 21:00'))).toMatch(/Cy Diaz/);
     expect(textOf(await alee().run('/duty schedule weeks=1'))).toMatch(/@dee.*cover \(for @bob\)/);
+    // Dee is not on the roster, yet her own calendar shows the duty she took.
+    const dee = await core.store.members.byHandle('dee');
+    const deeFeed = (await renderFeed(core.store, { memberId: dee?.id as string }, clock.now().getTime())) as string;
+    expect(deeFeed).toContain('covering for @bob');
     const list = msg(await alee().run('/duty cover list'));
     const deeCover = list.rows?.find((r) => r.text.includes('@dee'));
     const removeCmd = deeCover?.buttons?.[0]?.command as string;
     expect(msg(await root().run(removeCmd)).ok).toBe(true);
+    // Both people in a removed cover are told.
+    const told = (await jobs(core, 'deliver')).map((j) => String(j.idempotencyKey)).filter((k) => k.includes(':removed:'));
+    const bobId = (await core.store.members.byHandle('bob'))?.id;
+    expect(told.sort()).toEqual([`cover:${removeCmd.split(' ').pop()}:removed:${dee?.id}`, `cover:${removeCmd.split(' ').pop()}:removed:${bobId}`].sort());
     expect(textOf(await alee().run('/duty at 2026-11-25 22:00'))).toMatch(/Bob Ray/);
     // The cover start and end are scheduled jobs.
     expect((await jobs(core, 'roster.cover-change')).length).toBe(4);

@@ -38,7 +38,7 @@ export const awayCommand = defineCommand({
     }
     const names = await MemberNames.load(ctx.store);
     const clashes: { roster: string; rosterId: string; start: number; end: number; layer: string; free: string[] }[] = [];
-    for (const roster of await ctx.store.rosters.rostersOf(me.id)) {
+    for (const roster of await ctx.store.rosters.rostersOf(me.id, { from: from.instant, to: to.instant })) {
       const { plan } = await loadPlan(ctx.store, roster);
       const overrides = await ctx.store.rosters.overrides(roster.id, from.instant, to.instant);
       const rows = schedule(plan, overrides, from.instant, to.instant).filter((r) => r.primary === me.id || r.backup === me.id);

@@ -61,7 +61,8 @@ export async function renderFeed(store: Store, target: { rosterId?: string | nul
   } else if (target.memberId) {
     const m = names.get(target.memberId);
     if (!m || m.removedAt) return null;
-    rosters = await store.rosters.rostersOf(m.id);
+    // Their own rosters, and those where they cover for someone.
+    rosters = await store.rosters.rostersOf(m.id, { from, to });
     title = `My duty: ${m.displayName} (Duty Desk)`;
   } else return null;
 

@@ -130,8 +130,21 @@ export const coverRemoveCommand = defineCommand({
       if (!o) continue;
       const mine = ctx.actor && (o.memberId === ctx.actor.id || o.replaces === ctx.actor.id || o.createdBy === ctx.actor.id);
       if (!ctx.actor?.roles.includes('admin') && !mine) throw new CommandError('FORBIDDEN', 'Only an admin or the people in a cover can remove it.');
-      await ctx.store.change(ctx.meta, (w) => ctx.store.rosters.removeOverride(w, o, ctx.now));
       const names = await MemberNames.load(ctx.store);
+      await ctx.store.change(ctx.meta, async (w) => {
+        await ctx.store.rosters.removeOverride(w, o, ctx.now);
+        // A cover not over yet changes who is on duty: the people in it hear of it.
+        if (o.to <= now) return;
+        for (const who of [o.memberId, o.replaces]) {
+          if (!who || who === ctx.actor?.id) continue;
+          const tz = names.get(who)?.timeZone ?? r.timeZone;
+          await ctx.outbox.deliver(w.tx, {
+            key: `cover:${o.id}:removed:${who}`,
+            to: { kind: 'member', memberId: who },
+            reply: message({ visibility: 'direct', title: `Cover removed: ${r.name}`, text: `${overrideLine(o, names, tz)} no longer applies; the roster is as scheduled.` }),
+          });
+        }
+      });
       return message({ text: `Removed ${overrideLine(o, names, viewerZone(ctx, r))}.` });
     }
     throw new CommandError('UNKNOWN_COVER', `No cover ${input.id}. /duty cover list shows them.`);
