@@ -135,15 +135,27 @@ export interface LeaveRecord {
   note: string | null;
 }
 
+export interface Span {
+  from: number;
+  to: number;
+}
+
 export interface SwapRecord {
   id: string;
   rosterId: string;
   requesterId: string;
   targetId: string;
-  give: { from: number; to: number };
-  take: { from: number; to: number } | null;
+  /** the requester's shifts the target takes (at least one) */
+  give: Span[];
+  /** the target's shifts the requester takes in return (possibly none) */
+  take: Span[];
   status: 'pending' | 'accepted' | 'declined' | 'expired' | 'cancelled';
 }
+
+const spansJson = z.object({
+  give: z.array(z.object({ from: z.number(), to: z.number() })).min(1),
+  take: z.array(z.object({ from: z.number(), to: z.number() })),
+});
 
 function toOverride(o: {
   id: string;
@@ -185,16 +197,12 @@ function toSwap(s: {
   takeFrom: Date | null;
   takeTo: Date | null;
   status: string;
+  spans: string;
 }): SwapRecord {
-  return {
-    id: s.id,
-    rosterId: s.rosterId,
-    requesterId: s.requesterId,
-    targetId: s.targetId,
-    give: { from: s.giveFrom.getTime(), to: s.giveTo.getTime() },
-    take: s.takeFrom && s.takeTo ? { from: s.takeFrom.getTime(), to: s.takeTo.getTime() } : null,
-    status: swapStatus.parse(s.status),
-  };
+  const spans = s.spans
+    ? spansJson.parse(JSON.parse(s.spans))
+    : { give: [{ from: s.giveFrom.getTime(), to: s.giveTo.getTime() }], take: s.takeFrom && s.takeTo ? [{ from: s.takeFrom.getTime(), to: s.takeTo.getTime() }] : [] };
+  return { id: s.id, rosterId: s.rosterId, requesterId: s.requesterId, targetId: s.targetId, ...spans, status: swapStatus.parse(s.status) };
 }
 
 export class RosterRepository {
@@ -396,10 +404,11 @@ export class RosterRepository {
         rosterId: s.rosterId,
         requesterId: s.requesterId,
         targetId: s.targetId,
-        giveFrom: new Date(s.give.from),
-        giveTo: new Date(s.give.to),
-        takeFrom: s.take ? new Date(s.take.from) : null,
-        takeTo: s.take ? new Date(s.take.to) : null,
+        giveFrom: new Date((s.give[0] as Span).from),
+        giveTo: new Date((s.give[0] as Span).to),
+        takeFrom: s.take[0] ? new Date(s.take[0].from) : null,
+        takeTo: s.take[0] ? new Date(s.take[0].to) : null,
+        spans: JSON.stringify({ give: s.give, take: s.take }),
       },
     });
     const rec = toSwap(row);
@@ -407,9 +416,10 @@ export class RosterRepository {
     return rec;
   }
 
-  async pendingSwapsFor(rosterId: string, requesterId: string, giveFrom: number, client: Db | Tx = this.db): Promise<SwapRecord[]> {
-    const rows = await client.swapRequest.findMany({ where: { rosterId, requesterId, giveFrom: new Date(giveFrom), status: 'pending' } });
-    return rows.map(toSwap);
+  /** Pending requests by the requester that offer any of these shifts. */
+  async pendingSwapsFor(rosterId: string, requesterId: string, give: Span[], client: Db | Tx = this.db): Promise<SwapRecord[]> {
+    const rows = await client.swapRequest.findMany({ where: { rosterId, requesterId, status: 'pending' } });
+    return rows.map(toSwap).filter((s) => s.give.some((a) => give.some((b) => a.from === b.from)));
   }
 
   /** Moves a pending swap to a final status; false when it was no longer pending (a race lost). */

@@ -178,12 +178,24 @@ describeEachDb('rosters', (fresh) => {
     expect(textOf(await alee().run('/duty next'))).toMatch(/Mon 23 Nov 08:00 CET → Mon 30 Nov 08:00 CET: Ana Lee \(@alee\).*\(swap\)/);
   });
 
+  test('a swap can trade several shifts at once', async () => {
+    const r = msg(await bob().run('/duty swap @alee shift=2026-12-14,2027-01-04'));
+    expect(r.ok).toBe(true);
+    expect(r.text).toMatch(/Mon 14 Dec 08:00 CET → Mon 21 Dec 08:00 CET, Mon 4 Jan 08:00 CET → Mon 11 Jan 08:00 CET/);
+    const ask = (await jobs(core, 'deliver')).find((j) => String(j.idempotencyKey).endsWith(':ask') && JSON.stringify(j.payload).includes('Mon 4 Jan'));
+    const accept = (ask?.payload.reply as { buttons: { command: string }[] }).buttons[0]?.command as string;
+    expect(msg(await alee().run(accept)).ok).toBe(true);
+    expect(textOf(await alee().run('/duty at 2026-12-15 20:00'))).toMatch(/Ana Lee/);
+    expect(textOf(await alee().run('/duty at 2027-01-05 20:00'))).toMatch(/Ana Lee/);
+    expect(msg(await bob().run('/duty swap @alee shift=2027-01-25,someday')).error?.code).toBe('INVALID_INPUT');
+  });
+
   test('a swap still pending when the shift starts expires', async () => {
     msg(await root().run('/duty role grant @cy officer'));
     const r = msg(await as(core, 'cy').run('/duty swap @alee shift=2026-11-30'));
     expect(r.ok).toBe(true);
-    const expire = (await jobs(core, 'roster.swap-expire')).at(-1);
-    expect(expire?.dueAt.toISOString()).toBe('2026-11-30T07:00:00.000Z');
+    const expire = (await jobs(core, 'roster.swap-expire')).find((j) => j.dueAt.toISOString() === '2026-11-30T07:00:00.000Z');
+    expect(expire).toBeDefined();
     const handlers = swapJobs({ store: core.store, outbox: core.outbox });
     await handlers['roster.swap-expire'](expire?.payload, Date.parse('2026-11-30T07:00:00Z'));
     const swap = await core.store.rosters.swap(String(expire?.payload.swapId));

@@ -9,7 +9,7 @@ import type { Roster } from '../../domain/roster';
 import { onDutyAt, schedule } from '../../domain/rotation';
 import { addDays, dateKey, zonedInstant, type LocalDate } from '../../domain/zoned';
 import type { Store } from '../../store/store';
-import type { SwapRecord } from '../../store/roster.repository';
+import type { Span, SwapRecord } from '../../store/roster.repository';
 import { CommandError, defineCommand } from '../command';
 import type { Outbox } from '../ports';
 import { COVER_CHANGE_JOB } from './handoff.job';
@@ -35,17 +35,29 @@ function onRoster(roster: Roster, m: Member): boolean {
   return roster.members.includes(m.id) || (roster.backup.mode === 'order' && roster.backup.members.includes(m.id));
 }
 
+const dateList = (field: string) =>
+  z
+    .string({ error: `${field}=<date>[,<date>…] is required` })
+    .trim()
+    .max(200)
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((a) => a.length >= 1 && a.length <= 10, { error: 'one to ten dates, separated by commas' });
+
+function spansText(spans: Span[], tz: string): string {
+  return spans.map((x) => `${when(x.from, tz)} → ${when(x.to, tz)}`).join(', ');
+}
+
 export const swapCommand = defineCommand({
   key: 'duty swap',
-  summary: 'ask someone on your roster to take your shift (and give you theirs)',
-  usage: '/duty swap @member shift=<date> [for=<date>] [roster]',
+  summary: 'ask someone on your roster to take one or more of your shifts (and give you theirs)',
+  usage: '/duty swap @member shift=<date>[,<date>…] [for=<date>[,<date>…]] [roster]',
   allowed: ['officer', 'crisis', 'leader', 'admin'],
   positional: ['member'],
   rest: 'roster',
   input: z.strictObject({
     member: memberRefSchema,
-    shift: z.string({ error: 'shift=<date> of your shift is required' }).trim().max(20),
-    for: z.string().trim().max(20).optional(),
+    shift: dateList('shift'),
+    for: dateList('for').optional(),
     roster: z.string().trim().max(60).optional(),
   }),
   async run(ctx, input) {
@@ -57,18 +69,21 @@ export const swapCommand = defineCommand({
     if (!onRoster(roster, me)) throw new CommandError('NOT_ON_ROSTER', `You are not on ${roster.name}.`);
     if (!onRoster(roster, target)) throw new CommandError('NOT_ON_ROSTER', `@${target.handle} is not on ${roster.name}; swaps are between members of the same roster.`, { member: 'not on this roster' });
     const now = ctx.now.getTime();
-    const giveDate = parseDate(input.shift, roster.timeZone, now);
-    if (!giveDate) throw new CommandError('INVALID_INPUT', 'shift: not a date; write e.g. 2026-12-24 or fri', { shift: 'not a date' });
-    const give = await shiftOn(ctx.store, roster, me.id, giveDate);
-    if (!give) throw new CommandError('NO_SHIFT', `You have no ${roster.name} shift on ${dateKey(giveDate)}.`, { shift: 'no shift of yours that day' });
-    let take: { from: number; to: number } | null = null;
-    if (input.for) {
-      const takeDate = parseDate(input.for, roster.timeZone, now);
-      if (!takeDate) throw new CommandError('INVALID_INPUT', 'for: not a date', { for: 'not a date' });
-      take = await shiftOn(ctx.store, roster, target.id, takeDate);
-      if (!take) throw new CommandError('NO_SHIFT', `@${target.handle} has no ${roster.name} shift on ${dateKey(takeDate)}.`, { for: 'no shift of theirs that day' });
-    }
-    if (give.from <= now || (take && take.from <= now)) throw new CommandError('STARTED', 'That shift has already started; ask an admin for cover instead.');
+    // Each date names the person's shift on that day.
+    const shifts = async (dates: string[], memberId: string, field: string, whose: string): Promise<Span[]> => {
+      const out: Span[] = [];
+      for (const d of dates) {
+        const day = parseDate(d, roster.timeZone, now);
+        if (!day) throw new CommandError('INVALID_INPUT', `${field}: "${d.slice(0, 20)}" is not a date; write e.g. 2026-12-24 or fri`, { [field]: 'not a date' });
+        const span = await shiftOn(ctx.store, roster, memberId, day);
+        if (!span) throw new CommandError('NO_SHIFT', `${whose} no ${roster.name} shift on ${dateKey(day)}.`, { [field]: 'no shift that day' });
+        if (span.from <= now) throw new CommandError('STARTED', `The shift of ${dateKey(day)} has already started; ask an admin for cover instead.`, { [field]: 'already started' });
+        if (!out.some((x) => x.from === span.from)) out.push(span);
+      }
+      return out;
+    };
+    const give = await shifts(input.shift, me.id, 'shift', 'You have');
+    const take = input.for ? await shifts(input.for, target.id, 'for', `@${target.handle} has`) : [];
     const names = await MemberNames.load(ctx.store);
     const tzTarget = target.timeZone ?? roster.timeZone;
     const swap = await ctx.store.change(ctx.meta, async (w) => {
@@ -79,21 +94,24 @@ export const swapCommand = defineCommand({
         reply: message({
           visibility: 'direct',
           title: `Swap request from ${names.label(me.id)}`,
-          text: `${roster.name}: take ${names.short(me.id)}'s shift ${when(give.from, tzTarget)} → ${when(give.to, tzTarget)}${take ? `, and give yours ${when(take.from, tzTarget)} → ${when(take.to, tzTarget)} in return` : ''}? The request expires when the shift starts.`,
+          text: `${roster.name}: take ${names.short(me.id)}'s shift${give.length > 1 ? 's' : ''} ${spansText(give, tzTarget)}${take.length ? `, and give yours ${spansText(take, tzTarget)} in return` : ''}? The request expires when the first of these shifts starts.`,
           buttons: [
             { label: 'Accept', command: `/duty swap accept ${s.id}`, style: 'primary' },
             { label: 'Decline', command: `/duty swap decline ${s.id}`, style: 'danger' },
           ],
         }),
       });
-      const expiry = Math.min(give.from, take?.from ?? Infinity);
-      await ctx.outbox.schedule(w.tx, { kind: SWAP_EXPIRE_JOB, key: `swap:${s.id}:expire`, dueAt: new Date(expiry), payload: { swapId: s.id } });
+      await ctx.outbox.schedule(w.tx, { kind: SWAP_EXPIRE_JOB, key: `swap:${s.id}:expire`, dueAt: new Date(expiryOf(s)), payload: { swapId: s.id } });
       return s;
     });
     const tz = viewerZone(ctx, roster);
-    return message({ title: 'Swap requested', text: `Asked ${names.label(target.id)} to take ${when(swap.give.from, tz)} → ${when(swap.give.to, tz)}. You will get a message when they answer.` });
+    return message({ title: 'Swap requested', text: `Asked ${names.label(target.id)} to take ${spansText(swap.give, tz)}. You will get a message when they answer.` });
   },
 });
+
+function expiryOf(s: SwapRecord): number {
+  return Math.min(...s.give.map((x) => x.from), ...s.take.map((x) => x.from));
+}
 
 async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, accept: boolean) {
   const me = ctx.actor as Member;
@@ -105,27 +123,29 @@ async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, ac
   const names = await MemberNames.load(ctx.store);
   const roster = await ctx.store.rosters.byId(swap.rosterId);
   if (!roster) throw new CommandError('UNKNOWN_ROSTER', 'That roster no longer exists.');
-  const expired = now >= Math.min(swap.give.from, swap.take?.from ?? Infinity);
+  const expired = now >= expiryOf(swap);
   const status = expired ? 'expired' : accept ? 'accepted' : 'declined';
   if (status === 'accepted') {
     // The shifts may have changed hands since the request (another swap, a cover, an edit).
     const { plan } = await loadPlan(ctx.store, roster);
     const free = { ...plan, coverage: [] };
     const holder = async (t: number) => onDutyAt(free, await ctx.store.rosters.overrides(roster.id, t, t + 1), t);
-    const give = await holder(swap.give.from);
-    if (give.primary !== swap.requesterId) throw new CommandError('CHANGED', `${names.short(swap.requesterId)} no longer holds that shift; nothing changed.`);
-    if (give.backup === swap.targetId) throw new CommandError('CLASH', `You are the backup on that shift; taking it would leave it without a backup. Ask an admin to re-arrange the backup first.`);
-    if (swap.take) {
-      const take = await holder(swap.take.from);
-      if (take.primary !== swap.targetId) throw new CommandError('CHANGED', 'You no longer hold the shift offered in return; nothing changed.');
-      if (take.backup === swap.requesterId) throw new CommandError('CLASH', `${names.short(swap.requesterId)} is the backup on your shift; the swap would leave it without a backup.`);
+    for (const span of swap.give) {
+      const give = await holder(span.from);
+      if (give.primary !== swap.requesterId) throw new CommandError('CHANGED', `${names.short(swap.requesterId)} no longer holds the shift of ${when(span.from, roster.timeZone)}; nothing changed.`);
+      if (give.backup === swap.targetId) throw new CommandError('CLASH', `You are the backup on the shift of ${when(span.from, roster.timeZone)}; taking it would leave it without a backup. Ask an admin to re-arrange the backup first.`);
+    }
+    for (const span of swap.take) {
+      const take = await holder(span.from);
+      if (take.primary !== swap.targetId) throw new CommandError('CHANGED', `You no longer hold the shift of ${when(span.from, roster.timeZone)} offered in return; nothing changed.`);
+      if (take.backup === swap.requesterId) throw new CommandError('CLASH', `${names.short(swap.requesterId)} is the backup on your shift of ${when(span.from, roster.timeZone)}; the swap would leave it without a backup.`);
     }
   }
   const done = await ctx.store.change(ctx.meta, async (w) => {
     if (!(await ctx.store.rosters.decideSwap(w, swap, status, ctx.now))) return false;
     if (status === 'accepted') {
       // Other people asked for the same shift are told it is taken.
-      for (const other of await ctx.store.rosters.pendingSwapsFor(swap.rosterId, swap.requesterId, swap.give.from, w.tx)) {
+      for (const other of await ctx.store.rosters.pendingSwapsFor(swap.rosterId, swap.requesterId, swap.give, w.tx)) {
         if (other.id === swap.id || !(await ctx.store.rosters.decideSwap(w, other, 'cancelled', ctx.now))) continue;
         await ctx.outbox.deliver(w.tx, {
           key: `swap:${other.id}:cancelled:target`,
@@ -133,8 +153,7 @@ async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, ac
           reply: message({ visibility: 'direct', title: 'Swap request withdrawn', text: `${roster.name}: ${names.short(swap.targetId)} took that shift; nothing for you to do.` }),
         });
       }
-      const moves: [string, string, { from: number; to: number }][] = [[swap.targetId, swap.requesterId, swap.give]];
-      if (swap.take) moves.push([swap.requesterId, swap.targetId, swap.take]);
+      const moves: [string, string, Span][] = [...swap.give.map((x): [string, string, Span] => [swap.targetId, swap.requesterId, x]), ...swap.take.map((x): [string, string, Span] => [swap.requesterId, swap.targetId, x])];
       for (const [by, replaces, span] of moves) {
         const o = await ctx.store.rosters.addOverride(w, { rosterId: roster.id, layer: 'primary', memberId: by, replaces, from: span.from, to: span.to, kind: 'swap', swapId: swap.id, createdBy: me.id });
         for (const [edge, at] of [['start', o.from], ['end', o.to]] as const) {
@@ -161,11 +180,11 @@ async function decide(ctx: Parameters<typeof swapCommand.run>[0], id: string, ac
 }
 
 function swapText(s: SwapRecord, status: string, names: MemberNames, tz: string, rosterName: string): string {
-  const give = `${names.short(s.requesterId)}'s shift ${when(s.give.from, tz)} → ${when(s.give.to, tz)}`;
-  const take = s.take ? ` and ${names.short(s.targetId)}'s shift ${when(s.take.from, tz)} → ${when(s.take.to, tz)}` : '';
-  if (status === 'accepted') return `${rosterName}: ${names.short(s.targetId)} takes ${give}${s.take ? `; ${names.short(s.requesterId)} takes ${take.slice(5)}` : ''}.`;
-  if (status === 'expired') return `${rosterName}: the request about ${give}${take} expired before an answer; nothing changed.`;
-  return `${rosterName}: ${names.short(s.targetId)} declined to take ${give}${take}; nothing changed.`;
+  const give = `${names.short(s.requesterId)}'s shift${s.give.length > 1 ? 's' : ''} ${spansText(s.give, tz)}`;
+  const take = s.take.length ? `${names.short(s.targetId)}'s shift${s.take.length > 1 ? 's' : ''} ${spansText(s.take, tz)}` : '';
+  if (status === 'accepted') return `${rosterName}: ${names.short(s.targetId)} takes ${give}${take ? `; ${names.short(s.requesterId)} takes ${take}` : ''}.`;
+  if (status === 'expired') return `${rosterName}: the request about ${give}${take ? ` and ${take}` : ''} expired before an answer; nothing changed.`;
+  return `${rosterName}: ${names.short(s.targetId)} declined to take ${give}${take ? ` for ${take}` : ''}; nothing changed.`;
 }
 
 const idInput = z.strictObject({ id: z.string().trim().uuid({ error: 'a swap request id' }) });

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "SwapRequest" ADD COLUMN     "spans" TEXT NOT NULL DEFAULT '';
+
