@@ -68,6 +68,7 @@ export function parseHolidayIcs(text: string, timeZone: string, now: number): Im
     return { ok: false, errors: [`the iCalendar file could not be read: ${(e as Error).message}`] };
   }
   const days: ImportedDay[] = [];
+  const errors: string[] = [];
   const until = ICAL.Time.fromJSDate(new Date(now + 3 * 366 * 86_400_000), true);
   const since = ICAL.Time.fromJSDate(new Date(now - 366 * 86_400_000), true);
   const toLocal = (t: IcalTime): LocalDate => (t.isDate ? { y: t.year, m: t.month, d: t.day } : localOf(timeZone, t.toJSDate().getTime()));
@@ -85,14 +86,18 @@ export function parseHolidayIcs(text: string, timeZone: string, now: number): Im
     } else if (ev.startDate) spans.push([ev.startDate, ev.endDate ?? ev.startDate]);
     for (const [s, e] of spans) {
       const first = toLocal(s);
-      // DTEND of an all-day event is exclusive.
-      const last = e.compare(s) > 0 ? (e.isDate ? addDays(toLocal(e), -1) : toLocal(e)) : first;
-      const n = Math.min(Math.max(0, daysBetween(first, last)), 60);
-      for (let i = 0; i <= n; i++) days.push({ date: dateKey(addDays(first, i)), name });
+      // DTEND is exclusive: an all-day event, or a timed one ending at midnight, ends the day before.
+      const endLocal = e.isDate ? null : localOf(timeZone, e.toJSDate().getTime());
+      const last = e.compare(s) <= 0 ? first : e.isDate || endLocal?.minutes === 0 ? addDays(toLocal(e), -1) : toLocal(e);
+      const n = Math.max(0, daysBetween(first, last));
+      if (n >= 60) errors.push(`"${name}" lasts ${n + 1} days; holidays are at most 60 days long`);
+      else for (let i = 0; i <= n; i++) days.push({ date: dateKey(addDays(first, i)), name });
     }
   }
+  if (errors.length) return { ok: false, errors: errors.slice(0, 20) };
   if (days.length === 0) return { ok: false, errors: ['the iCalendar file has no events'] };
-  return { ok: true, days: days.slice(0, MAX_DAYS) };
+  if (days.length > MAX_DAYS) return { ok: false, errors: [`${days.length} days is more than the ${MAX_DAYS} one import takes`] };
+  return { ok: true, days };
 }
 
 export const holidaysCommand = defineCommand({
