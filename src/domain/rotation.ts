@@ -102,11 +102,6 @@ export function shiftIndexAt(rule: RotationRule, t: number): number {
   return k;
 }
 
-export function shiftAt(rule: RotationRule, t: number): Shift {
-  const index = shiftIndexAt(rule, t);
-  return { index, start: boundary(rule, index), end: boundary(rule, index + 1) };
-}
-
 function mod(a: number, n: number): number {
   return ((a % n) + n) % n;
 }
@@ -163,14 +158,6 @@ export function backupIn(e: Epoch, j: number): string | null {
     return e.members[mod(j + e.offset + b.offset, e.members.length)] as string;
   }
   return null;
-}
-
-export function rotationPrimary(plan: RosterPlan, k: number): string | null {
-  return primaryIn(baseEpoch(plan), k);
-}
-
-export function rotationBackup(plan: RosterPlan, k: number): string | null {
-  return backupIn(baseEpoch(plan), k);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { z } from 'zod/v4';
-import { describeRef, memberRefSchema, rolesLabel } from '../../domain/member';
-import { failure, message } from '../../domain/reply';
+import { memberRefSchema, rolesLabel } from '../../domain/member';
+import { message } from '../../domain/reply';
 import { ROLES } from '../../domain/roles';
-import { CommandError, defineCommand } from '../command';
+import { defineCommand } from '../command';
+import { changeMember, lastAdminError } from './member-change';
 
 const roleSchema = z
   .string()
@@ -20,13 +21,7 @@ export const roleGrantCommand = defineCommand({
   positional: ['member', 'role'],
   input,
   async run(ctx, { member, role }) {
-    const target = await ctx.store.members.resolve(member);
-    if (!target) return failure('UNKNOWN_MEMBER', `No member ${describeRef(member)}.`);
-    const changed = await ctx.store.change(ctx.meta, async (w) => {
-      const now = await ctx.store.members.current(w, target.id);
-      if (!now) throw new CommandError('UNKNOWN_MEMBER', `@${target.handle} was removed a moment ago.`);
-      return ctx.store.members.grant(w, now, role, ctx.actor?.id ?? null);
-    });
+    const { member: target, result: changed } = await changeMember(ctx, member, (w, now) => ctx.store.members.grant(w, now, role, ctx.actor?.id ?? null));
     return message({
       text: changed ? `@${target.handle} now has the ${role} role.` : `@${target.handle} already has the ${role} role; nothing changed.`,
     });
@@ -41,17 +36,18 @@ export const roleRevokeCommand = defineCommand({
   positional: ['member', 'role'],
   input,
   async run(ctx, { member, role }) {
-    const target = await ctx.store.members.resolve(member);
-    if (!target) return failure('UNKNOWN_MEMBER', `No member ${describeRef(member)}.`);
-    const changed = await ctx.store.change(ctx.meta, async (w) => {
-      const admins = role === 'admin' ? await ctx.store.members.countAdmins(w.tx, ctx.store.provider) : 0;
-      const now = await ctx.store.members.current(w, target.id);
-      if (!now) throw new CommandError('UNKNOWN_MEMBER', `@${target.handle} was removed a moment ago.`);
-      if (role === 'admin' && now.roles.includes('admin') && admins <= 1) {
-        throw new CommandError('LAST_ADMIN', `@${target.handle} is the last admin; grant admin to someone else first.`);
-      }
-      return ctx.store.members.revoke(w, now, role);
-    });
+    let admins = 0;
+    const { member: target, result: changed } = await changeMember(
+      ctx,
+      member,
+      async (w, now) => {
+        if (role === 'admin' && now.roles.includes('admin') && admins <= 1) throw lastAdminError(now);
+        return ctx.store.members.revoke(w, now, role);
+      },
+      async (w) => {
+        if (role === 'admin') admins = await ctx.store.members.countAdmins(w.tx, ctx.store.provider);
+      },
+    );
     return message({
       text: changed ? `@${target.handle} no longer has the ${role} role.` : `@${target.handle} did not have the ${role} role; nothing changed.`,
     });
