@@ -61,6 +61,11 @@ export const configSchema = z.object({
     .refine((list) => list.every((x) => parseIdentitySpec(x) !== null), {
       error: 'expected comma-separated slack:TEAM:USER, teams:<Entra object id> or console:<handle> entries',
     }),
+  SMTP_URL: optionalString.refine((v) => v === undefined || /^smtps?:\/\//.test(v), { error: 'expected smtp://user:pass@host:port or smtps://…' }),
+  EMAIL_FROM: optionalString,
+  SMS_WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { error: 'expected the provider\'s http(s) URL, e.g. https://SID:TOKEN@api.twilio.com/2010-04-01/Accounts/SID/Messages.json' }),
+  SMS_FROM: optionalString,
+  SMS_AUTH_TOKEN: optionalString,
   PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { error: 'expected a URL' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -85,6 +90,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     if (Boolean(c.TEAMS_APP_ID) !== Boolean(c.TEAMS_APP_PASSWORD)) {
       return { ok: false, error: `${c.TEAMS_APP_ID ? 'TEAMS_APP_PASSWORD' : 'TEAMS_APP_ID'}: TEAMS_APP_ID and TEAMS_APP_PASSWORD go together` };
     }
+    if (c.SMS_WEBHOOK_URL && !c.SMS_FROM) return { ok: false, error: 'SMS_FROM: required with SMS_WEBHOOK_URL (the number or sender id pages come from)' };
     return { ok: true, config: c };
   }
   const issue = r.error.issues[0];
