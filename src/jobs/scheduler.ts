@@ -22,10 +22,26 @@ export interface JobSpec {
   payload: unknown;
 }
 
+/**
+ * Database writes that belong to a job's outcome (a timeline entry, follow-up jobs): run in the
+ * same transaction that records the outcome, so they happen exactly when the outcome is
+ * recorded. Outcomes are written in batches (one transaction for many jobs), which is what lets
+ * a burst of thousands of jobs through in seconds.
+ */
+export type Effects = (tx: Tx) => Promise<void>;
+
 export type JobOutcome =
-  | { status: 'done'; result?: unknown }
-  | { status: 'retry'; afterMs: number; error: string }
-  | { status: 'failed'; error: string };
+  | { status: 'done'; result?: unknown; effects?: Effects }
+  | { status: 'retry'; afterMs: number; error: string; effects?: Effects }
+  | { status: 'failed'; error: string; effects?: Effects };
+
+/** An at-most-once job whose worker died mid-run (see RegisterOptions.onLost). */
+export interface LostJob {
+  id: string;
+  kind: string;
+  key: string;
+  payload: unknown;
+}
 
 export interface ClaimedJob {
   id: string;
@@ -56,6 +72,11 @@ export interface RegisterOptions {
   atMostOnce?: boolean;
   /** Claims after which a job that keeps asking for a retry (or keeps throwing) fails. Default 8. */
   maxAttempts?: number;
+  /**
+   * Called, in the transaction that marks it failed, for each at-most-once job of this kind whose
+   * worker died mid-run: the place to record "outcome unknown" where people will see it.
+   */
+  onLost?: (job: LostJob, tx: Tx) => Promise<void>;
 }
 
 export interface SchedulerOptions {
@@ -68,7 +89,7 @@ export interface SchedulerOptions {
   pollMs?: number;
   /** How long a claim holds a job before another worker may take it. Default 60 s; renewed while the handler runs. */
   leaseMs?: number;
-  /** Jobs claimed per cycle, and jobs running at once under start(). Default 10. */
+  /** Jobs claimed per cycle, and jobs running at once under start(). Default 50. */
   batch?: number;
   /** late() counts jobs overdue by more than this. Default 30 s. */
   lateAfterMs?: number;
@@ -81,9 +102,22 @@ interface Registration {
   handler: JobHandler;
   atMostOnce: boolean;
   maxAttempts: number;
+  onLost?: (job: LostJob, tx: Tx) => Promise<void>;
 }
 
 type Finish = { status: 'done'; result?: unknown } | { status: 'pending'; dueAt: Date; error: string } | { status: 'failed'; error: string };
+
+interface Finishing {
+  row: Job;
+  f: Finish;
+  effects?: Effects;
+  reg?: Registration;
+  log: Logger;
+  done: () => void;
+}
+
+/** Outcomes written per transaction, at most. */
+const FLUSH_BATCH = 200;
 
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
@@ -131,6 +165,9 @@ export class Scheduler {
   private wakeUp: (() => void) | undefined;
   /** A wake() that came while the loop was busy: the next idle() returns at once. */
   private woken = false;
+  /** Outcomes waiting to be written, and the loop writing them. */
+  private finishing: Finishing[] = [];
+  private flushing: Promise<void> | undefined;
 
   constructor(opts: SchedulerOptions) {
     this.store = opts.store;
@@ -138,7 +175,7 @@ export class Scheduler {
     this.workerId = opts.workerId ?? `${os.hostname()}:${process.pid}:${newId().slice(0, 8)}`;
     this.pollMs = opts.pollMs ?? 500;
     this.leaseMs = opts.leaseMs ?? 60_000;
-    this.batch = Math.max(1, opts.batch ?? 10);
+    this.batch = Math.max(1, opts.batch ?? 50);
     this.lateAfterMs = opts.lateAfterMs ?? 30_000;
     this.log = opts.logger.child({ component: 'scheduler', workerId: this.workerId });
   }
@@ -151,7 +188,12 @@ export class Scheduler {
   /** Register every kind before start(): a claimed job of an unknown kind fails. */
   register(kind: string, handler: JobHandler, opts: RegisterOptions = {}): void {
     if (this.handlers.has(kind)) throw new Error(`job kind "${kind}" is already registered`);
-    this.handlers.set(kind, { handler, atMostOnce: opts.atMostOnce ?? false, maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
+    this.handlers.set(kind, {
+      handler,
+      atMostOnce: opts.atMostOnce ?? false,
+      maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      ...(opts.onLost ? { onLost: opts.onLost } : {}),
+    });
   }
 
   /**
@@ -275,7 +317,23 @@ export class Scheduler {
   }
 
   /** Running at-most-once jobs whose lease ran out: their worker died mid-send. */
-  private failLost(tx: Tx, now: Date, kinds: string[], mine: string[]): Promise<Pick<Job, 'id' | 'kind' | 'idempotencyKey' | 'lockedBy' | 'attempts'>[]> {
+  private async failLost(tx: Tx, now: Date, kinds: string[], mine: string[]): Promise<Pick<Job, 'id' | 'kind' | 'idempotencyKey' | 'lockedBy' | 'attempts'>[]> {
+    const lost = await this.markLost(tx, now, kinds, mine);
+    for (const j of lost) {
+      const onLost = this.handlers.get(j.kind)?.onLost;
+      if (!onLost) continue;
+      let payload: unknown = null;
+      try {
+        payload = JSON.parse(j.payload) as unknown;
+      } catch {
+        // an unreadable payload still gets its hook, with null
+      }
+      await onLost({ id: j.id, kind: j.kind, key: j.idempotencyKey, payload }, tx);
+    }
+    return lost;
+  }
+
+  private markLost(tx: Tx, now: Date, kinds: string[], mine: string[]): Promise<Pick<Job, 'id' | 'kind' | 'idempotencyKey' | 'lockedBy' | 'attempts' | 'payload'>[]> {
     if (this.store.provider === 'postgresql') {
       // SKIP LOCKED here too: workers sweeping at the same moment neither wait for nor deadlock
       // on each other's rows; a row skipped now is swept by whoever holds it, or next cycle.
@@ -285,12 +343,12 @@ export class Scheduler {
           SELECT "id" FROM "Job"
           WHERE "status" = 'running' AND "lockedUntil" < ${now} AND "kind" IN (${Prisma.join(kinds)}) ${notMine(mine)}
           FOR UPDATE SKIP LOCKED)
-        RETURNING "id", "kind", "idempotencyKey", "lockedBy", "attempts"`;
+        RETURNING "id", "kind", "idempotencyKey", "lockedBy", "attempts", "payload"`;
     }
     return tx.job.updateManyAndReturn({
       where: { status: 'running', lockedUntil: { lt: now }, kind: { in: kinds }, ...(mine.length ? { id: { notIn: mine } } : {}) },
       data: { status: 'failed', lastError: OUTCOME_UNKNOWN, finishedAt: now, lockedUntil: null },
-      select: { id: true, kind: true, idempotencyKey: true, lockedBy: true, attempts: true },
+      select: { id: true, kind: true, idempotencyKey: true, lockedBy: true, attempts: true, payload: true },
     });
   }
 
@@ -392,7 +450,7 @@ export class Scheduler {
     } finally {
       clearInterval(renewal);
     }
-    return this.finish(row, this.toFinish(outcome, row, reg, log), log);
+    return this.finish(row, this.toFinish(outcome, row, reg, log), log, outcome.effects, reg);
   }
 
   private toFinish(outcome: JobOutcome, row: Job, reg: Registration, log: Logger): Finish {
@@ -416,25 +474,93 @@ export class Scheduler {
     }
   }
 
-  /** Records the outcome, fenced: only if this worker still holds this claim. */
-  private async finish(row: Job, f: Finish, log: Logger): Promise<void> {
+  /**
+   * Records the outcome (and its effects), fenced: only if this worker still holds this claim.
+   * Outcomes finishing together are written in one transaction; resolves once written.
+   */
+  private finish(row: Job, f: Finish, log: Logger, effects?: Effects, reg?: Registration): Promise<void> {
+    return new Promise((done) => {
+      this.finishing.push({ row, f, log, done, ...(effects ? { effects } : {}), ...(reg ? { reg } : {}) });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      // Let the jobs finishing in this turn of the event loop join the batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.finishing.length) {
+        const items = this.finishing.splice(0, FLUSH_BATCH);
+        try {
+          await this.store.transaction((tx) => this.write(tx, items, true));
+        } catch (err) {
+          // One bad effect must not cost the others their outcome: write them one by one.
+          this.log.warn({ err, count: items.length }, 'writing a batch of job outcomes failed; writing them one by one');
+          for (const item of items) await this.writeAlone(item);
+        }
+        for (const item of items) item.done();
+        // Effects may have enqueued work that is due now.
+        this.wake();
+      }
+    } finally {
+      this.flushing = undefined;
+      if (this.finishing.length) this.flushing = this.flushLoop();
+    }
+  }
+
+  private data(f: Finish, now: Date): Prisma.JobUpdateManyMutationInput {
+    if (f.status === 'done') return { status: 'done', finishedAt: now, lockedUntil: null, result: f.result === undefined ? null : json(f.result) };
+    if (f.status === 'pending') return { status: 'pending', dueAt: f.dueAt, lockedUntil: null, lockedBy: null, lastError: f.error };
+    return { status: 'failed', finishedAt: now, lockedUntil: null, lastError: f.error };
+  }
+
+  /** The outcomes (with their effects when `withEffects`) in one transaction. */
+  private async write(tx: Tx, items: Finishing[], withEffects: boolean): Promise<void> {
     const now = this.clock();
-    const data: Prisma.JobUpdateManyMutationInput =
-      f.status === 'done'
-        ? { status: 'done', finishedAt: now, lockedUntil: null, result: f.result === undefined ? null : json(f.result) }
-        : f.status === 'pending'
-          ? { status: 'pending', dueAt: f.dueAt, lockedUntil: null, lockedBy: null, lastError: f.error }
-          : { status: 'failed', finishedAt: now, lockedUntil: null, lastError: f.error };
-    const where: Prisma.JobWhereInput = { id: row.id, status: 'running', lockedBy: this.workerId, attempts: row.attempts };
-    // A lost write here would turn a finished job into a "lost" one: try a few times.
+    const plainDone: Finishing[] = [];
+    for (const item of items) {
+      if (withEffects && item.effects) await item.effects(tx);
+      if (item.f.status === 'done' && item.f.result === undefined) {
+        plainDone.push(item);
+        continue;
+      }
+      const { count } = await tx.job.updateMany({ where: { id: item.row.id, status: 'running', lockedBy: this.workerId, attempts: item.row.attempts }, data: this.data(item.f, now) });
+      if (count === 0) item.log.warn({ outcome: item.f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+    }
+    if (!plainDone.length) return;
+    // The common case in one statement. A job of ours is never claimed again while it runs
+    // (claims skip `active`), so id and worker fence it as well as the attempt count would.
+    const ids = plainDone.map((i) => i.row.id);
+    const written = await tx.job.updateManyAndReturn({
+      where: { id: { in: ids }, status: 'running', lockedBy: this.workerId },
+      data: { status: 'done', finishedAt: now, lockedUntil: null, result: null },
+      select: { id: true },
+    });
+    if (written.length !== ids.length) {
+      const got = new Set(written.map((w) => w.id));
+      for (const i of plainDone) if (!got.has(i.row.id)) i.log.warn({ outcome: 'done' }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+    }
+  }
+
+  private async writeAlone(item: Finishing): Promise<void> {
+    try {
+      await this.store.transaction((tx) => this.write(tx, [item], true));
+      return;
+    } catch (err) {
+      item.log.error({ err }, 'recording the effects of a job failed');
+      // Without its effects: a job that may run again is retried (its effects with it); an
+      // at-most-once job keeps its outcome, since its message went out (or may have).
+      if (item.f.status !== 'failed' && !item.reg?.atMostOnce) {
+        item.f = { status: 'pending', dueAt: new Date(this.clock().getTime() + backoffMs(item.row.attempts)), error: `recording its effects failed: ${errorText(err)}` };
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       try {
-        const { count } = await this.store.transaction((tx) => tx.job.updateMany({ where, data }));
-        if (count === 0) log.warn({ outcome: f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+        await this.store.transaction((tx) => this.write(tx, [item], false));
         return;
       } catch (err) {
         if (attempt >= 3) {
-          log.error({ err, outcome: f.status }, 'could not record the outcome of a job');
+          item.log.error({ err, outcome: item.f.status }, 'could not record the outcome of a job');
           return;
         }
         await sleep(200 * attempt);
@@ -456,7 +582,8 @@ export class Scheduler {
   // -------------------------------------------------------------------------------------------
   // Polling
 
-  private wake(): void {
+  /** Look for due jobs now: call after committing a transaction that enqueued jobs due now. */
+  wake(): void {
     const w = this.wakeUp;
     this.wakeUp = undefined;
     if (w) w();
