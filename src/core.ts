@@ -36,7 +36,11 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
     outbox,
     store,
     commands,
-    settings: { missionTimeZone: config.MISSION_TIMEZONE, ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}) },
+    settings: {
+      missionTimeZone: config.MISSION_TIMEZONE,
+      ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
+      channels: { sms: Boolean(config.SMS_WEBHOOK_URL), email: Boolean(config.SMTP_URL) },
+    },
     logger,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });

@@ -14,6 +14,8 @@ export type RawArgs = Record<string, FormValue | undefined>;
 export interface CoreSettings {
   missionTimeZone: string;
   publicBaseUrl?: string;
+  /** Outbound channels configured besides chat: SMS (SMS_WEBHOOK_URL) and email (SMTP_URL). */
+  channels?: { sms: boolean; email: boolean };
 }
 
 export interface HandlerContext {

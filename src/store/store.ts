@@ -7,6 +7,7 @@ import { AuditRepository, type AuditMeta } from './audit.repository';
 import { MemberRepository } from './member.repository';
 import { ConversationRepository } from './conversation.repository';
 import { RosterRepository } from './roster.repository';
+import { PageRepository } from './page.repository';
 
 export type { AuditMeta };
 
@@ -25,6 +26,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly conversations: ConversationRepository;
   readonly rosters: RosterRepository;
+  readonly pages: PageRepository;
 
   constructor(clients: Clients) {
     this.provider = clients.provider;
@@ -34,6 +36,7 @@ export class Store {
     this.audit = new AuditRepository(this.db);
     this.conversations = new ConversationRepository(this.db, (fn) => this.transaction(fn));
     this.rosters = new RosterRepository(this.db);
+    this.pages = new PageRepository(this.db);
   }
 
   static open(url: string): Store {

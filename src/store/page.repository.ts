@@ -1,0 +1,432 @@
+// Paging records: escalation policies, pages with their timeline and notifications, and
+// members' contact methods. Returns plain domain objects; JSON columns are parsed with zod.
+import { z } from 'zod/v4';
+import {
+  escalationPolicySchema,
+  type ContactKind,
+  type ContactMethod,
+  type EscalationStep,
+  type PageState,
+  type PageStatus,
+  type Severity,
+} from '../domain/escalation';
+import type { Prisma, Page as PageRow, ContactMethod as ContactRow, PageNotification as NotificationRow } from '../generated/prisma-sqlite/client';
+import type { Db, Tx } from './client';
+import { newId } from './ids';
+import type { Writer } from './store';
+
+export type PageSource = 'manual' | 'case' | 'crisis' | 'system';
+
+export interface PolicyRecord {
+  id: string;
+  name: string;
+  steps: EscalationStep[];
+  repeat: number;
+  builtIn: string | null;
+  archivedAt: Date | null;
+}
+
+/** The policy as a page keeps it: later edits of the policy do not change a running escalation. */
+export interface PolicySnapshot {
+  name: string;
+  steps: EscalationStep[];
+  repeat: number;
+}
+
+export interface PageRecord extends PageState {
+  number: number;
+  title: string;
+  details: string | null;
+  severity: Severity;
+  source: PageSource;
+  sourceRef: string | null;
+  policyId: string | null;
+  policy: PolicySnapshot;
+  target: string;
+  raisedById: string | null;
+  raisedByName: string;
+  channel: string | null;
+  channelMessage: string | null;
+}
+
+export type PageEventType =
+  | 'triggered'
+  | 'retriggered'
+  | 'step'
+  | 'sent'
+  | 'failed'
+  | 'unknown'
+  | 'unreachable'
+  | 'acknowledged'
+  | 'resolved';
+
+export interface PageEventRecord {
+  id: number;
+  pageId: string;
+  at: number;
+  type: PageEventType;
+  memberId: string | null;
+  channel: string | null;
+  text: string;
+}
+
+export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'unknown' | 'skipped';
+
+export interface NotificationRecord {
+  key: string;
+  pageId: string;
+  version: number;
+  step: string;
+  memberId: string;
+  method: ContactKind;
+  contactId: string | null;
+  address: string | null;
+  status: NotificationStatus;
+  dueAt: number;
+  doneAt: number | null;
+  platform: 'slack' | 'teams' | null;
+  conversation: string | null;
+  messageId: string | null;
+  providerId: string | null;
+  error: string | null;
+}
+
+export interface ContactRecord extends ContactMethod {
+  memberId: string;
+  position: number;
+  codeHash: string | null;
+  codeExpiresAt: number | null;
+  codeAttempts: number;
+}
+
+const snapshotSchema = z.object({ name: z.string(), steps: escalationPolicySchema.shape.steps, repeat: z.number().int().min(0) });
+
+function parseSteps(json: string, where: string): EscalationStep[] {
+  const r = escalationPolicySchema.shape.steps.safeParse(JSON.parse(json));
+  if (!r.success) throw new Error(`${where}: stored steps are invalid: ${z.prettifyError(r.error)}`);
+  return r.data;
+}
+
+const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
+
+function toPage(r: PageRow): PageRecord {
+  const snap = snapshotSchema.safeParse(JSON.parse(r.policy));
+  if (!snap.success) throw new Error(`page ${r.id}: stored policy is invalid: ${z.prettifyError(snap.error)}`);
+  return {
+    id: r.id,
+    number: r.number,
+    title: r.title,
+    details: r.details,
+    severity: r.severity as Severity,
+    source: r.source as PageSource,
+    sourceRef: r.sourceRef,
+    dedupKey: r.dedupKey,
+    status: r.status as PageStatus,
+    version: r.version,
+    policyId: r.policyId,
+    policy: snap.data,
+    target: r.target,
+    raisedById: r.raisedById,
+    raisedByName: r.raisedByName,
+    channel: r.channel,
+    channelMessage: r.channelMessage,
+    triggerCount: r.triggerCount,
+    triggeredAt: r.triggeredAt.getTime(),
+    lastTriggeredAt: r.lastTriggeredAt.getTime(),
+    escalationStartedAt: r.escalationStartedAt.getTime(),
+    acknowledgedAt: ms(r.acknowledgedAt),
+    acknowledgedBy: r.acknowledgedById,
+    resolvedAt: ms(r.resolvedAt),
+    resolvedBy: r.resolvedById,
+    resolutionNote: r.resolutionNote,
+  };
+}
+
+function toNotification(r: NotificationRow): NotificationRecord {
+  return {
+    key: r.key,
+    pageId: r.pageId,
+    version: r.version,
+    step: r.step,
+    memberId: r.memberId,
+    method: r.method as ContactKind,
+    contactId: r.contactId,
+    address: r.address,
+    status: r.status as NotificationStatus,
+    dueAt: r.dueAt.getTime(),
+    doneAt: ms(r.doneAt),
+    platform: r.platform as 'slack' | 'teams' | null,
+    conversation: r.conversation,
+    messageId: r.messageId,
+    providerId: r.providerId,
+    error: r.error,
+  };
+}
+
+function toContact(r: ContactRow): ContactRecord {
+  return {
+    id: r.id,
+    memberId: r.memberId,
+    kind: r.kind as ContactKind,
+    address: r.address,
+    verified: r.verifiedAt !== null,
+    delayMs: r.delayMs,
+    position: r.position,
+    codeHash: r.codeHash,
+    codeExpiresAt: ms(r.codeExpiresAt),
+    codeAttempts: r.codeAttempts,
+  };
+}
+
+export function pageSnapshot(p: PageRecord): Record<string, unknown> {
+  return { number: p.number, status: p.status, version: p.version, severity: p.severity, title: p.title, target: p.target, triggerCount: p.triggerCount };
+}
+
+export class PageRepository {
+  constructor(private readonly db: Db) {}
+
+  /** The next value of a gap-free counter, in the caller's transaction (rolled back with it). */
+  static async next(tx: Tx, name: string): Promise<number> {
+    const rows = await tx.$queryRaw<{ value: number | bigint }[]>`
+      INSERT INTO "Counter" ("name", "value") VALUES (${name}, 1)
+      ON CONFLICT ("name") DO UPDATE SET "value" = "Counter"."value" + 1
+      RETURNING "value"`;
+    const v = rows[0]?.value;
+    if (v === undefined) throw new Error(`counter ${name}: no value returned`);
+    return Number(v);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Policies
+
+  private toPolicy(r: { id: string; name: string; steps: string; repeat: number; builtIn: string | null; archivedAt: Date | null }): PolicyRecord {
+    return { id: r.id, name: r.name, steps: parseSteps(r.steps, `policy ${r.name}`), repeat: r.repeat, builtIn: r.builtIn, archivedAt: r.archivedAt };
+  }
+
+  async policies(client: Db | Tx = this.db): Promise<PolicyRecord[]> {
+    const rows = await client.escalationPolicy.findMany({ where: { archivedAt: null }, orderBy: { createdAt: 'asc' } });
+    return rows.map((r) => this.toPolicy(r));
+  }
+
+  /** Case-insensitive, active policies only. */
+  async policyByName(name: string, client: Db | Tx = this.db): Promise<PolicyRecord | null> {
+    const all = await this.policies(client);
+    const n = name.trim().toLowerCase();
+    return all.find((p) => p.name.toLowerCase() === n) ?? null;
+  }
+
+  async policyById(id: string, client: Db | Tx = this.db): Promise<PolicyRecord | null> {
+    const r = await client.escalationPolicy.findUnique({ where: { id } });
+    return r ? this.toPolicy(r) : null;
+  }
+
+  async policyByBuiltIn(builtIn: string, client: Db | Tx = this.db): Promise<PolicyRecord | null> {
+    const r = await client.escalationPolicy.findUnique({ where: { builtIn } });
+    return r ? this.toPolicy(r) : null;
+  }
+
+  async createPolicy(w: Writer, p: { name: string; steps: EscalationStep[]; repeat: number; builtIn?: string }): Promise<PolicyRecord> {
+    const r = await w.tx.escalationPolicy.create({ data: { id: newId(), name: p.name, steps: JSON.stringify(p.steps), repeat: p.repeat, builtIn: p.builtIn ?? null } });
+    const out = this.toPolicy(r);
+    await w.audit('policy', out.id, 'create', null, { name: out.name, steps: out.steps, repeat: out.repeat });
+    return out;
+  }
+
+  async updatePolicy(w: Writer, before: PolicyRecord, patch: { name?: string; steps?: EscalationStep[]; repeat?: number }): Promise<PolicyRecord> {
+    const r = await w.tx.escalationPolicy.update({
+      where: { id: before.id },
+      data: {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.steps !== undefined ? { steps: JSON.stringify(patch.steps) } : {}),
+        ...(patch.repeat !== undefined ? { repeat: patch.repeat } : {}),
+      },
+    });
+    const out = this.toPolicy(r);
+    await w.audit('policy', out.id, 'update', { name: before.name, steps: before.steps, repeat: before.repeat }, { name: out.name, steps: out.steps, repeat: out.repeat });
+    return out;
+  }
+
+  /** Archived, not deleted: pages keep their snapshot, and the name is freed (renamed aside). */
+  async archivePolicy(w: Writer, before: PolicyRecord, at: Date): Promise<void> {
+    await w.tx.escalationPolicy.update({ where: { id: before.id }, data: { archivedAt: at, name: `${before.name} (removed ${before.id.slice(0, 8)})` } });
+    await w.audit('policy', before.id, 'remove', { name: before.name, steps: before.steps, repeat: before.repeat }, null);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Pages
+
+  async page(id: string, client: Db | Tx = this.db): Promise<PageRecord | null> {
+    const r = await client.page.findUnique({ where: { id } });
+    return r ? toPage(r) : null;
+  }
+
+  async pageByNumber(n: number, client: Db | Tx = this.db): Promise<PageRecord | null> {
+    const r = await client.page.findUnique({ where: { number: n } });
+    return r ? toPage(r) : null;
+  }
+
+  /** The oldest open page with this dedup key. */
+  async openByDedupKey(key: string, client: Db | Tx = this.db): Promise<PageRecord | null> {
+    const r = await client.page.findFirst({ where: { dedupKey: key, status: { not: 'resolved' } }, orderBy: { triggeredAt: 'asc' } });
+    return r ? toPage(r) : null;
+  }
+
+  async list(opts: { status?: PageStatus[]; memberId?: string; limit?: number }, client: Db | Tx = this.db): Promise<PageRecord[]> {
+    const where: Prisma.PageWhereInput = {
+      ...(opts.status ? { status: { in: opts.status } } : {}),
+      ...(opts.memberId ? { OR: [{ raisedById: opts.memberId }, { notifications: { some: { memberId: opts.memberId } } }, { acknowledgedById: opts.memberId }] } : {}),
+    };
+    const rows = await client.page.findMany({ where, orderBy: { number: 'desc' }, take: opts.limit ?? 20 });
+    return rows.map(toPage);
+  }
+
+  async createPage(tx: Tx, p: PageRecord): Promise<void> {
+    await tx.page.create({
+      data: {
+        id: p.id,
+        number: p.number,
+        title: p.title,
+        details: p.details,
+        severity: p.severity,
+        source: p.source,
+        sourceRef: p.sourceRef,
+        dedupKey: p.dedupKey,
+        status: p.status,
+        version: p.version,
+        policyId: p.policyId,
+        policy: JSON.stringify(p.policy),
+        target: p.target,
+        raisedById: p.raisedById,
+        raisedByName: p.raisedByName,
+        channel: p.channel,
+        channelMessage: p.channelMessage,
+        triggerCount: p.triggerCount,
+        triggeredAt: new Date(p.triggeredAt),
+        lastTriggeredAt: new Date(p.lastTriggeredAt),
+        escalationStartedAt: new Date(p.escalationStartedAt),
+      },
+    });
+  }
+
+  /**
+   * Writes a transition, fenced: only if the stored version is still `before.version` (a
+   * concurrent acknowledgement wins once). False when someone else changed the page first.
+   */
+  async saveTransition(tx: Tx, before: PageRecord, after: PageRecord): Promise<boolean> {
+    const { count } = await tx.page.updateMany({
+      where: { id: before.id, version: before.version, status: before.status },
+      data: {
+        status: after.status,
+        version: after.version,
+        triggerCount: after.triggerCount,
+        lastTriggeredAt: new Date(after.lastTriggeredAt),
+        acknowledgedAt: after.acknowledgedAt === null ? null : new Date(after.acknowledgedAt),
+        acknowledgedById: after.acknowledgedBy,
+        resolvedAt: after.resolvedAt === null ? null : new Date(after.resolvedAt),
+        resolvedById: after.resolvedBy,
+        resolutionNote: after.resolutionNote,
+      },
+    });
+    return count === 1;
+  }
+
+  async setChannelMessage(tx: Tx, pageId: string, messageId: string): Promise<void> {
+    await tx.page.update({ where: { id: pageId }, data: { channelMessage: messageId } });
+  }
+
+  async events(pageId: string, limit = 200, client: Db | Tx = this.db): Promise<PageEventRecord[]> {
+    const rows = await client.pageEvent.findMany({ where: { pageId }, orderBy: { id: 'asc' }, take: limit });
+    return rows.map((r) => ({ id: r.id, pageId: r.pageId, at: r.at.getTime(), type: r.type as PageEventType, memberId: r.memberId, channel: r.channel, text: r.text }));
+  }
+
+  async addEvent(tx: Tx, e: Omit<PageEventRecord, 'id'>): Promise<number> {
+    const r = await tx.pageEvent.create({ data: { pageId: e.pageId, at: new Date(e.at), type: e.type, memberId: e.memberId, channel: e.channel, text: e.text }, select: { id: true } });
+    return r.id;
+  }
+
+  async notifications(pageId: string, client: Db | Tx = this.db): Promise<NotificationRecord[]> {
+    const rows = await client.pageNotification.findMany({ where: { pageId }, orderBy: [{ dueAt: 'asc' }, { key: 'asc' }] });
+    return rows.map(toNotification);
+  }
+
+  async notification(key: string, client: Db | Tx = this.db): Promise<NotificationRecord | null> {
+    const r = await client.pageNotification.findUnique({ where: { key } });
+    return r ? toNotification(r) : null;
+  }
+
+  async addNotifications(tx: Tx, rows: Omit<NotificationRecord, 'status' | 'doneAt' | 'platform' | 'conversation' | 'messageId' | 'providerId' | 'error'>[]): Promise<void> {
+    if (!rows.length) return;
+    await tx.pageNotification.createMany({
+      data: rows.map((n) => ({ key: n.key, pageId: n.pageId, version: n.version, step: n.step, memberId: n.memberId, method: n.method, contactId: n.contactId, address: n.address, dueAt: new Date(n.dueAt) })),
+    });
+  }
+
+  /** Records a notification's outcome; only a pending one changes (an outcome is written once). */
+  async finishNotification(
+    tx: Tx,
+    key: string,
+    patch: { status: Exclude<NotificationStatus, 'pending'>; at: number; error?: string | null; providerId?: string | null; platform?: 'slack' | 'teams' | null; conversation?: string | null; messageId?: string | null },
+  ): Promise<boolean> {
+    const { count } = await tx.pageNotification.updateMany({
+      where: { key, status: 'pending' },
+      data: {
+        status: patch.status,
+        doneAt: new Date(patch.at),
+        error: patch.error ?? null,
+        providerId: patch.providerId ?? null,
+        platform: patch.platform ?? null,
+        conversation: patch.conversation ?? null,
+        messageId: patch.messageId ?? null,
+      },
+    });
+    return count === 1;
+  }
+
+  /** Pending notifications of an older escalation version will not be sent: marked skipped. */
+  async skipPending(tx: Tx, pageId: string, at: number, reason: string): Promise<number> {
+    const { count } = await tx.pageNotification.updateMany({ where: { pageId, status: 'pending' }, data: { status: 'skipped', doneAt: new Date(at), error: reason } });
+    return count;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Contact methods
+
+  async contacts(memberId: string, client: Db | Tx = this.db): Promise<ContactRecord[]> {
+    const rows = await client.contactMethod.findMany({ where: { memberId }, orderBy: { position: 'asc' } });
+    return rows.map(toContact);
+  }
+
+  async contactsOf(memberIds: string[], client: Db | Tx = this.db): Promise<Map<string, ContactRecord[]>> {
+    const out = new Map<string, ContactRecord[]>(memberIds.map((id) => [id, []]));
+    if (!memberIds.length) return out;
+    const rows = await client.contactMethod.findMany({ where: { memberId: { in: memberIds } }, orderBy: [{ memberId: 'asc' }, { position: 'asc' }] });
+    for (const r of rows) out.get(r.memberId)?.push(toContact(r));
+    return out;
+  }
+
+  /** Members with a verified SMS method at this number (an inbound SMS names its sender so). */
+  async membersWithPhone(phone: string, client: Db | Tx = this.db): Promise<string[]> {
+    const rows = await client.contactMethod.findMany({ where: { kind: 'sms', address: phone, verifiedAt: { not: null } }, select: { memberId: true } });
+    return [...new Set(rows.map((r) => r.memberId))];
+  }
+
+  async addContact(
+    w: Writer,
+    c: { memberId: string; kind: ContactKind; address: string | null; delayMs: number; verifiedAt: Date | null; codeHash: string | null; codeExpiresAt: Date | null },
+  ): Promise<ContactRecord> {
+    const last = await w.tx.contactMethod.aggregate({ where: { memberId: c.memberId }, _max: { position: true } });
+    const r = await w.tx.contactMethod.create({ data: { id: newId(), ...c, position: (last._max.position ?? 0) + 1 } });
+    const out = toContact(r);
+    await w.audit('contact', out.id, 'create', null, { memberId: out.memberId, kind: out.kind, address: out.address, delayMs: out.delayMs, verified: out.verified });
+    return out;
+  }
+
+  async updateContact(tx: Tx, id: string, data: { verifiedAt?: Date | null; codeHash?: string | null; codeExpiresAt?: Date | null; codeAttempts?: number; delayMs?: number }): Promise<ContactRecord> {
+    return toContact(await tx.contactMethod.update({ where: { id }, data }));
+  }
+
+  async removeContact(w: Writer, c: ContactRecord): Promise<void> {
+    await w.tx.contactMethod.delete({ where: { id: c.id } });
+    await w.audit('contact', c.id, 'remove', { memberId: c.memberId, kind: c.kind, address: c.address }, null);
+  }
+}
