@@ -10,7 +10,7 @@ export const DELIVER_KIND = 'deliver';
 
 const destinationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('member'), memberId: z.string().min(1) }),
-  z.object({ kind: z.literal('channel'), channel: z.string().min(1) }),
+  z.object({ kind: z.literal('channel'), channel: z.string().min(1), thread: z.string().min(1).optional() }),
 ]);
 
 const fieldSchema = z.object({ label: z.string(), value: z.string() });
@@ -38,9 +38,12 @@ const messageReplySchema = z.object({
 export const deliverPayloadSchema = z.object({ to: destinationSchema, reply: messageReplySchema });
 export type DeliverPayload = { to: Destination; reply: MessageReply };
 
-/** What a delivery's result means for its job. */
+/** What a delivery's result means for its job. The job's result keeps the chat copy, to update it later. */
 export function deliveryOutcome(r: DeliveryResult, attempt: number): JobOutcome {
-  if (r.ok) return { status: 'done', ...(r.providerId !== undefined ? { result: { providerId: r.providerId } } : {}) };
+  if (r.ok) {
+    const result = { ...(r.providerId !== undefined ? { providerId: r.providerId } : {}), ...(r.copy ? { copy: r.copy } : {}) };
+    return { status: 'done', ...(Object.keys(result).length ? { result } : {}) };
+  }
   if (r.retryable) return { status: 'retry', afterMs: r.retryAfterMs ?? backoffMs(attempt), error: r.error };
   return { status: 'failed', error: r.error };
 }

@@ -2,16 +2,29 @@
 import type { Member } from '../domain/member';
 import type { MessageReply } from '../domain/reply';
 import type { Logger } from '../logger';
-import { lookupMember, notDelivered, parseChannel, type DeliveryResult, type Destination, type MemberDirectory, type Notifier } from './types';
+import {
+  lookupMember,
+  notDelivered,
+  parseChannel,
+  type ChannelOptions,
+  type ChatCopy,
+  type DeliveryResult,
+  type Destination,
+  type MemberDirectory,
+  type MessageUpdater,
+  type Notifier,
+} from './types';
 
 export type ChatPlatform = 'slack' | 'teams';
 
 /** A notifier for one platform (SlackNotifier, TeamsNotifier). */
-export interface PlatformNotifier extends Notifier {
+export interface PlatformNotifier extends Notifier, MessageUpdater {
   readonly platform: ChatPlatform;
   sendToMember(member: Member, reply: MessageReply): Promise<DeliveryResult>;
-  sendToChannel(id: string, reply: MessageReply): Promise<DeliveryResult>;
+  sendToChannel(id: string, reply: MessageReply, opts?: ChannelOptions): Promise<DeliveryResult>;
 }
+
+const PLATFORM_NAME: Record<ChatPlatform, string> = { slack: 'Slack', teams: 'Teams' };
 
 export interface RoutingOptions {
   members: MemberDirectory;
@@ -23,7 +36,7 @@ export interface RoutingOptions {
   logger?: Logger;
 }
 
-export class RoutingNotifier implements Notifier {
+export class RoutingNotifier implements Notifier, MessageUpdater {
   private readonly prefer: ChatPlatform[];
 
   constructor(private readonly opts: RoutingOptions) {
@@ -41,8 +54,8 @@ export class RoutingNotifier implements Notifier {
       const c = parseChannel(to.channel);
       if (!c) return notDelivered(`unknown channel "${to.channel}": expected slack:<channel id> or teams:<conversation id>`);
       const n = this.notifier(c.platform);
-      if (!n) return notDelivered(`${c.platform === 'slack' ? 'Slack' : 'Teams'} is not connected`);
-      return n.sendToChannel(c.id, reply);
+      if (!n) return notDelivered(`${PLATFORM_NAME[c.platform]} is not connected`);
+      return n.sendToChannel(c.id, reply, to.thread !== undefined ? { thread: to.thread } : {});
     }
     const found = await lookupMember(this.opts.members, to.memberId);
     if (!found.ok) return found.result;
@@ -53,13 +66,21 @@ export class RoutingNotifier implements Notifier {
     if (!usable.length) return notDelivered(`no chat account on a connected platform (@${member.handle} is on ${has.join(', ')})`);
     // A definite "not delivered" (no Teams chat yet, user_not_found…) falls through to the next
     // platform; a retryable failure does not: the next attempt goes to the preferred one again.
+    // Nor does an unknown outcome: the member may have the message already.
     const errors: string[] = [];
     for (const p of usable) {
       const r = await (this.notifier(p) as PlatformNotifier).sendToMember(member, reply);
-      if (r.ok || r.retryable) return r;
+      if (r.ok || r.retryable || r.unknownOutcome) return r;
       errors.push(`${p}: ${r.error}`);
       this.opts.logger?.info({ memberId: member.id, platform: p, error: r.error }, 'could not reach the member on this platform');
     }
     return notDelivered(errors.join('; '));
+  }
+
+  /** Updates a message on the platform it was sent on. */
+  update(copy: ChatCopy, reply: MessageReply): Promise<DeliveryResult> {
+    const n = this.notifier(copy.platform);
+    if (!n) return Promise.resolve(notDelivered(`${PLATFORM_NAME[copy.platform]} is not connected`));
+    return n.update(copy, reply);
   }
 }

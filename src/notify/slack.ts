@@ -1,11 +1,15 @@
-// Slack delivery: chat.postMessage to a member's user id (their DM with the app) or a channel.
+// Slack delivery: chat.postMessage to a member's user id (their DM with the app) or a channel,
+// chat.update for a message already sent; over the lightweight client in slack-web.ts.
 import { webApi } from '@slack/bolt';
-import { boltLogger } from '../bot/slack/bolt-logger';
 import { renderMessage } from '../bot/slack/render';
 import type { Member } from '../domain/member';
 import type { MessageReply } from '../domain/reply';
 import type { Logger } from '../logger';
-import { lookupMember, notDelivered, parseChannel, type DeliveryResult, type Destination, type MemberDirectory } from './types';
+import { parseRetryAfter } from './http';
+import { RETRYABLE_PLATFORM_ERRORS, SlackWebClient } from './slack-web';
+import { lookupMember, notDelivered, outcomeUnknown, parseChannel, type ChannelOptions, type ChatCopy, type DeliveryResult, type Destination, type MemberDirectory } from './types';
+
+export { parseRetryAfter };
 
 export interface SlackDeliveryClientOptions {
   token: string;
@@ -17,22 +21,16 @@ export interface SlackDeliveryClientOptions {
 }
 
 /**
- * A Web API client for deliveries. Unlike the interactive client it neither sleeps on a 429 nor
+ * The Web API client for deliveries. Unlike the interactive client it neither sleeps on a 429 nor
  * retries: the scheduler owns retries, so a rate limit becomes a retry at Retry-After instead
  * of a worker held for minutes.
  */
-export function createSlackDeliveryClient(opts: SlackDeliveryClientOptions): webApi.WebClient {
-  return new webApi.WebClient(opts.token, {
-    ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
-    logger: boltLogger(opts.logger),
-    rejectRateLimitedCalls: true,
-    retryConfig: { retries: 0 },
-    timeout: opts.timeoutMs ?? 10_000,
-  });
+export function createSlackDeliveryClient(opts: SlackDeliveryClientOptions): SlackWebClient {
+  return new SlackWebClient({ token: opts.token, logger: opts.logger, timeoutMs: opts.timeoutMs ?? 10_000, ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}) });
 }
 
-/** Slack platform errors worth another try later; every other error code is final. */
-const RETRYABLE_PLATFORM_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+/** Errors raised before a request could be sent. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -45,16 +43,10 @@ function headerValue(headers: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
 }
 
-/** Retry-After: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | undefined | null, now = new Date()): number | undefined {
-  if (value === undefined || value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, at - now.getTime()) : undefined;
-}
-
-/** A Web API error as a delivery result; anything that is not a Web API error is thrown on. */
+/**
+ * A @slack/web-api WebClient error as a delivery result (for callers still on WebClient);
+ * anything that is not a Web API error is thrown on.
+ */
 export function classifySlackError(err: unknown): DeliveryResult {
   const code = isRecord(err) ? err.code : undefined;
   switch (code) {
@@ -63,8 +55,12 @@ export function classifySlackError(err: unknown): DeliveryResult {
       return notDelivered('Slack rate limit (429)', true, retryAfter === undefined ? undefined : Math.round(retryAfter * 1000));
     }
     case webApi.ErrorCode.RequestError: {
-      const original = isRecord(err) && err.original instanceof Error ? err.original.message : String(err);
-      return notDelivered(`could not reach Slack: ${original}`, true);
+      const original = isRecord(err) && err.original instanceof Error ? err.original : undefined;
+      const message = original?.message ?? String(err);
+      // Only a failure to connect proves that nothing was sent; a timeout or reset may come after.
+      const originalCode = isRecord(original) && typeof original.code === 'string' ? original.code : '';
+      if (CONNECT_ERRORS.has(originalCode)) return notDelivered(`could not reach Slack: ${message}`, true);
+      return outcomeUnknown(`Slack: ${message}`);
     }
     case webApi.ErrorCode.HTTPError: {
       const status = isRecord(err) && typeof err.statusCode === 'number' ? err.statusCode : 0;
@@ -89,10 +85,10 @@ export function slackUserId(externalId: string): string | undefined {
 
 export class SlackNotifier {
   readonly platform = 'slack' as const;
-  private readonly client: webApi.WebClient;
+  private readonly client: SlackWebClient;
   private readonly members: MemberDirectory;
 
-  constructor(opts: { client: webApi.WebClient; members: MemberDirectory }) {
+  constructor(opts: { client: SlackWebClient; members: MemberDirectory }) {
     this.client = opts.client;
     this.members = opts.members;
   }
@@ -101,7 +97,7 @@ export class SlackNotifier {
     if (to.kind === 'channel') {
       const c = parseChannel(to.channel);
       if (!c || c.platform !== 'slack') return notDelivered(`not a Slack channel: "${to.channel}"`);
-      return this.sendToChannel(c.id, reply);
+      return this.sendToChannel(c.id, reply, to.thread !== undefined ? { thread: to.thread } : {});
     }
     const found = await lookupMember(this.members, to.memberId);
     return found.ok ? this.sendToMember(found.member, reply) : found.result;
@@ -116,17 +112,31 @@ export class SlackNotifier {
     return this.post(user, reply);
   }
 
-  sendToChannel(channel: string, reply: MessageReply): Promise<DeliveryResult> {
-    return this.post(channel, reply);
+  sendToChannel(channel: string, reply: MessageReply, opts: ChannelOptions = {}): Promise<DeliveryResult> {
+    return this.post(channel, reply, opts.thread);
   }
 
-  private async post(channel: string, reply: MessageReply): Promise<DeliveryResult> {
+  /** Replaces a message sent earlier (chat.update); safe to retry. */
+  async update(copy: ChatCopy, reply: MessageReply): Promise<DeliveryResult> {
+    if (copy.platform !== 'slack') return notDelivered(`not a Slack message: ${copy.platform}`);
     const { text, blocks } = renderMessage(reply);
-    try {
-      const r = await this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, unfurl_media: false });
-      return { ok: true, ...(r.ts ? { providerId: `${r.channel ?? channel}:${r.ts}` } : {}) };
-    } catch (err) {
-      return classifySlackError(err);
-    }
+    const r = await this.client.update({ channel: copy.conversation, ts: copy.messageId, text, blocks });
+    if (!r.ok) return r.result;
+    return this.delivered(r.data, copy.conversation, copy.messageId);
+  }
+
+  private async post(channel: string, reply: MessageReply, thread?: string): Promise<DeliveryResult> {
+    const { text, blocks } = renderMessage(reply);
+    const r = await this.client.postMessage({ channel, text, blocks, ...(thread !== undefined ? { thread_ts: thread } : {}) });
+    if (!r.ok) return r.result;
+    return this.delivered(r.data, channel);
+  }
+
+  /** The channel Slack answered (a D… id for a DM to a user id) and the ts make the copy. */
+  private delivered(data: Record<string, unknown>, channel: string, ts?: string): DeliveryResult {
+    const answeredChannel = typeof data.channel === 'string' && data.channel ? data.channel : channel;
+    const answeredTs = typeof data.ts === 'string' && data.ts ? data.ts : ts;
+    if (answeredTs === undefined) return { ok: true };
+    return { ok: true, providerId: `${answeredChannel}:${answeredTs}`, copy: { platform: 'slack', conversation: answeredChannel, messageId: answeredTs } };
   }
 }

@@ -5,8 +5,19 @@ import { activityFor, isConversationReference } from '../bot/teams';
 import { normalizeUserId } from '../bot/teams/text';
 import type { Member } from '../domain/member';
 import type { MessageReply } from '../domain/reply';
-import { parseRetryAfter } from './slack';
-import { lookupMember, notDelivered, parseChannel, type ConversationDirectory, type DeliveryResult, type Destination, type MemberDirectory } from './types';
+import { parseRetryAfter } from './http';
+import {
+  lookupMember,
+  notDelivered,
+  outcomeUnknown,
+  parseChannel,
+  type ChannelOptions,
+  type ChatCopy,
+  type ConversationDirectory,
+  type DeliveryResult,
+  type Destination,
+  type MemberDirectory,
+} from './types';
 
 /** What we need of the Teams adapter (TeamsRuntime.adapter). */
 export interface ProactiveAdapter {
@@ -20,7 +31,13 @@ export interface ProactiveAdapter {
  * honouring Retry-After) before we see them; the scheduler's own backoff comes on top.
  */
 const RETRYABLE_STATUS = new Set([412, 429, 502, 503, 504]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'REQUEST_SEND_ERROR']);
+/** Network errors raised before the request could be sent. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Network errors that may come after the request was sent: its outcome is unknown. */
+const LOST_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'REQUEST_SEND_ERROR']);
+
+/** The separator Teams uses for a channel thread: "<conversation id>;messageid=<root activity id>". */
+const THREAD = ';messageid=';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -34,17 +51,25 @@ function retryAfterOf(err: Record<string, unknown>): number | undefined {
   return parseRetryAfter(typeof value === 'string' ? value : undefined);
 }
 
-/** A connector error as a delivery result; anything unrecognised is thrown on. */
-export function classifyTeamsError(err: unknown): DeliveryResult {
+/**
+ * A connector error as a delivery result; anything unrecognised is thrown on. A connection lost
+ * after sending makes a send's outcome unknown; an `idempotent` call (an update) may be repeated.
+ */
+export function classifyTeamsError(err: unknown, opts: { idempotent?: boolean } = {}): DeliveryResult {
   if (!isRecord(err)) throw err;
   const message = typeof err.message === 'string' ? err.message : String(err);
   if (typeof err.statusCode === 'number') {
     const status = err.statusCode;
     return notDelivered(`Teams answered HTTP ${status}: ${message}`, RETRYABLE_STATUS.has(status), RETRYABLE_STATUS.has(status) ? retryAfterOf(err) : undefined);
   }
-  if (typeof err.code === 'string' && NETWORK_CODES.has(err.code)) return notDelivered(`could not reach the Bot Connector: ${message}`, true);
+  if (typeof err.code === 'string' && CONNECT_CODES.has(err.code)) return notDelivered(`could not reach the Bot Connector: ${message}`, true);
+  if (typeof err.code === 'string' && LOST_CODES.has(err.code)) {
+    return opts.idempotent ? notDelivered(`lost the Bot Connector: ${message}`, true) : outcomeUnknown(`lost the Bot Connector after sending: ${message}`);
+  }
   throw err;
 }
+
+type Turn<T> = { status: 'done'; value: T | undefined } | { status: 'failed'; err: unknown } | { status: 'not-opened'; result: DeliveryResult };
 
 export interface TeamsNotifierOptions {
   adapter: ProactiveAdapter;
@@ -63,7 +88,7 @@ export class TeamsNotifier {
     if (to.kind === 'channel') {
       const c = parseChannel(to.channel);
       if (!c || c.platform !== 'teams') return notDelivered(`not a Teams conversation: "${to.channel}"`);
-      return this.sendToChannel(c.id, reply);
+      return this.sendToChannel(c.id, reply, to.thread !== undefined ? { thread: to.thread } : {});
     }
     const found = await lookupMember(this.opts.members, to.memberId);
     return found.ok ? this.sendToMember(found.member, reply) : found.result;
@@ -76,39 +101,74 @@ export class TeamsNotifier {
     return this.deliver(`member:${normalizeUserId(identity.externalId)}`, reply, `@${member.handle} has not opened a chat with Duty Desk in Teams yet`);
   }
 
-  sendToChannel(conversationId: string, reply: MessageReply): Promise<DeliveryResult> {
-    return this.deliver(`conversation:${conversationId}`, reply, `Duty Desk has not been used in Teams conversation ${conversationId} yet`);
+  /** A post in the conversation, or with `thread` a reply to that root activity. */
+  sendToChannel(conversationId: string, reply: MessageReply, opts: ChannelOptions = {}): Promise<DeliveryResult> {
+    return this.deliver(`conversation:${conversationId}`, reply, `Duty Desk has not been used in Teams conversation ${conversationId} yet`, opts.thread);
   }
 
-  private async deliver(key: string, reply: MessageReply, noReference: string): Promise<DeliveryResult> {
+  /** Replaces an activity sent earlier (updateActivity); safe to retry. */
+  async update(copy: ChatCopy, reply: MessageReply): Promise<DeliveryResult> {
+    if (copy.platform !== 'teams') return notDelivered(`not a Teams message: ${copy.platform}`);
+    const at = copy.conversation.indexOf(THREAD);
+    const key = at < 0 ? copy.conversation : copy.conversation.slice(0, at);
+    const thread = at < 0 ? undefined : copy.conversation.slice(at + THREAD.length);
+    const found = await this.reference(key, `no Teams conversation ${key}`, thread);
+    if (!found.ok) return found.result;
+    const r = await this.turn(found.reference, (context) => context.updateActivity({ ...activityFor(reply), id: copy.messageId }));
+    if (r.status === 'not-opened') return r.result;
+    if (r.status === 'failed') return classifyTeamsError(r.err, { idempotent: true });
+    return { ok: true, providerId: copy.messageId, copy };
+  }
+
+  private async deliver(key: string, reply: MessageReply, noReference: string, thread?: string): Promise<DeliveryResult> {
+    const found = await this.reference(key, noReference, thread);
+    if (!found.ok) return found.result;
+    const r = await this.turn(found.reference, async (context) => (await context.sendActivity(activityFor(reply)))?.id);
+    if (r.status === 'not-opened') return r.result;
+    if (r.status === 'failed') return classifyTeamsError(r.err);
+    if (!r.value) return { ok: true };
+    const conversation = thread !== undefined ? `${key}${THREAD}${thread}` : key;
+    return { ok: true, providerId: r.value, copy: { platform: 'teams', conversation, messageId: r.value } };
+  }
+
+  /** The stored reference for `key`, pointed at the thread when there is one. */
+  private async reference(key: string, noReference: string, thread?: string): Promise<{ ok: true; reference: Partial<ConversationReference> } | { ok: false; result: DeliveryResult }> {
     let reference: unknown;
     try {
       reference = await this.opts.conversations.recall('teams', key);
     } catch (err) {
-      return notDelivered(`could not read the conversation reference: ${err instanceof Error ? err.message : String(err)}`, true);
+      return { ok: false, result: notDelivered(`could not read the conversation reference: ${err instanceof Error ? err.message : String(err)}`, true) };
     }
-    if (!isConversationReference(reference)) return notDelivered(`${noReference} (no stored conversation reference)`);
+    if (!isConversationReference(reference)) return { ok: false, result: notDelivered(`${noReference} (no stored conversation reference)`) };
+    if (thread === undefined) return { ok: true, reference };
+    const conversation = reference.conversation as NonNullable<ConversationReference['conversation']>;
+    const base = conversation.id.split(THREAD)[0] as string;
+    return { ok: true, reference: { ...reference, conversation: { ...conversation, id: `${base}${THREAD}${thread}` } } };
+  }
 
-    let sent = false;
-    let id: string | undefined;
+  /**
+   * Runs `logic` in a proactive turn. A failure inside it comes back to be classified; one before
+   * it ran (credentials, connector client) sent nothing.
+   */
+  private async turn<T>(reference: Partial<ConversationReference>, logic: (context: TurnContext) => Promise<T>): Promise<Turn<T>> {
+    let ran = false;
+    let value: T | undefined;
     let failure: { err: unknown } | undefined;
     try {
       await this.opts.adapter.continueConversationAsync(this.opts.botAppId, reference, async (context) => {
-        sent = true;
+        ran = true;
         // Caught here, not by the adapter: its turn-error handler would log the failure as a
         // failed turn and post an apology into the conversation.
         try {
-          id = (await context.sendActivity(activityFor(reply)))?.id;
+          value = await logic(context);
         } catch (err) {
           failure = { err };
         }
       });
     } catch (err) {
-      // Before our logic ran (credentials, connector client): nothing was sent.
-      if (!sent) return notDelivered(`could not open the Teams conversation: ${err instanceof Error ? err.message : String(err)}`, true);
+      if (!ran) return { status: 'not-opened', result: notDelivered(`could not open the Teams conversation: ${err instanceof Error ? err.message : String(err)}`, true) };
       throw err;
     }
-    if (failure) return classifyTeamsError(failure.err);
-    return { ok: true, ...(id ? { providerId: id } : {}) };
+    return failure ? { status: 'failed', err: failure.err } : { status: 'done', value };
   }
 }

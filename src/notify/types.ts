@@ -7,11 +7,31 @@ import type { Destination } from '../domain/destination';
 export type { Destination };
 
 /**
+ * Where a chat message landed, so that it can be updated in place later. Slack: the channel id
+ * Slack answered (a D… id for a DM posted to a user id) and the message ts. Teams: the
+ * conversation-reference key ("member:<aad id>", "conversation:<id>", with ";messageid=<root>"
+ * for a thread reply) and the activity id.
+ */
+export interface ChatCopy {
+  platform: 'slack' | 'teams';
+  conversation: string;
+  messageId: string;
+}
+
+/**
  * Expected failures are values. `retryable` means the message was certainly not delivered and
  * trying again later may work; `retryAfterMs` is the provider's own wait (Retry-After), when it
- * named one.
+ * named one. A send whose outcome is unknown (sent, then no answer) is not retryable, says
+ * "outcome unknown" and has `unknownOutcome`: nobody may be paged twice, not even elsewhere.
  */
-export type DeliveryResult = { ok: true; providerId?: string } | { ok: false; retryable: boolean; retryAfterMs?: number; error: string };
+export type DeliveryResult =
+  | { ok: true; providerId?: string; copy?: ChatCopy }
+  | { ok: false; retryable: boolean; retryAfterMs?: number; error: string; unknownOutcome?: true };
+
+/** Changes a chat message already sent (Slack chat.update, Teams updateActivity). */
+export interface MessageUpdater {
+  update(copy: ChatCopy, reply: MessageReply): Promise<DeliveryResult>;
+}
 
 export interface Notifier {
   send(to: Destination, reply: MessageReply): Promise<DeliveryResult>;
@@ -22,9 +42,20 @@ export interface MemberDirectory {
   byId(id: string): Promise<Member | null>;
 }
 
+/** A send that may or may not have happened: final, and not to be tried elsewhere either. */
+export function outcomeUnknown(what: string): DeliveryResult {
+  return { ok: false, retryable: false, unknownOutcome: true, error: `${what}: outcome unknown, not resent` };
+}
+
 /** Where Teams conversation references are kept (the store's ConversationRepository fits). */
 export interface ConversationDirectory {
   recall(platform: 'slack' | 'teams', key: string): Promise<unknown>;
+}
+
+/** Options of a channel post. */
+export interface ChannelOptions {
+  /** Reply in this thread (Slack: the root ts; Teams: the root activity id). */
+  thread?: string;
 }
 
 export function notDelivered(error: string, retryable = false, retryAfterMs?: number): DeliveryResult {

@@ -1,5 +1,6 @@
 // A stand-in for the Bot Connector service on loopback: records every REST call the bot makes
-// (replies, new activities, updates, new conversations) and answers like the real service.
+// (replies, new activities, updates, new conversations, thread replies) and answers like the
+// real service.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,6 +12,10 @@ export interface ConnectorCall {
   conversationId?: string;
   /** The activity replied to or updated, when the path names one. */
   activityId?: string;
+  /** The conversation without a thread suffix ("19:x@thread.tacv2" of "19:x@thread.tacv2;messageid=1"). */
+  channel?: string;
+  /** The root activity of the thread posted in, from a ";messageid=<root>" conversation id. */
+  thread?: string;
   authorization?: string;
   // Activities are free-form JSON; tests read what they need.
   body: Record<string, unknown>;
@@ -22,6 +27,8 @@ export interface BotConnectorFake {
   calls: ConnectorCall[];
   /** Calls that sent a message (not typing indicators). */
   messages(): ConnectorCall[];
+  /** Activity updates: PUT /v3/conversations/:id/activities/:activityId. */
+  updates(): ConnectorCall[];
   /** Resolves once `count` calls matching `filter` were recorded, or rejects after `timeoutMs`. */
   waitFor(filter: (c: ConnectorCall) => boolean, count?: number, timeoutMs?: number): Promise<ConnectorCall[]>;
   reset(): void;
@@ -49,10 +56,13 @@ export async function startBotConnectorFake(): Promise<BotConnectorFake> {
         body = { unparsed: raw };
       }
       const m = ROUTE.exec(url.pathname);
+      const conversationId = m?.[1] ? decodeURIComponent(m[1]) : undefined;
+      const thread = conversationId ? /^(.*);messageid=(.+)$/.exec(conversationId) : null;
       const call: ConnectorCall = {
         method: req.method ?? 'GET',
         path: decodeURIComponent(url.pathname),
-        ...(m?.[1] ? { conversationId: decodeURIComponent(m[1]) } : {}),
+        ...(conversationId ? { conversationId, channel: thread ? (thread[1] as string) : conversationId } : {}),
+        ...(thread ? { thread: thread[2] as string } : {}),
         ...(m?.[2] ? { activityId: decodeURIComponent(m[2]) } : {}),
         ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
         body,
@@ -66,8 +76,10 @@ export async function startBotConnectorFake(): Promise<BotConnectorFake> {
         return;
       }
       n += 1;
-      // POST /v3/conversations creates one; everything else is an activity.
-      res.end(JSON.stringify(m[1] ? { id: `fake-activity-${n}` } : { id: `fake-conversation-${n}`, activityId: `fake-activity-${n}` }));
+      // An update keeps its activity id; POST /v3/conversations creates a conversation;
+      // everything else is a new activity.
+      if (req.method === 'PUT' && call.activityId) res.end(JSON.stringify({ id: call.activityId }));
+      else res.end(JSON.stringify(m[1] ? { id: `fake-activity-${n}` } : { id: `fake-conversation-${n}`, activityId: `fake-activity-${n}` }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -77,6 +89,7 @@ export async function startBotConnectorFake(): Promise<BotConnectorFake> {
     url: `http://127.0.0.1:${port}/`,
     calls,
     messages: () => calls.filter((c) => c.body.type === 'message'),
+    updates: () => calls.filter((c) => c.method === 'PUT' && c.activityId !== undefined),
     waitFor(filter, count = 1, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
         const deadline = setTimeout(() => {

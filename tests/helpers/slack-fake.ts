@@ -128,6 +128,11 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The DM channel of a user id ("U1" → "DU1", stable per user); other channels as they are. */
+export function dmChannel(channel: unknown): unknown {
+  return typeof channel === 'string' && /^[UW][A-Z0-9]+$/.test(channel) ? `D${channel}` : channel;
+}
+
 /** Polls `find` until it returns something; the fake is in-process, so polling is cheap. */
 async function waitUntil<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -152,6 +157,12 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   let takenConnections = 0;
   let seq = 0;
   let base = '';
+  // Message timestamps, in microseconds: unique and increasing, like Slack's "1712345678.000100".
+  let lastTs = 0;
+  const nextTs = (): string => {
+    lastTs = Math.max(lastTs + 1, Date.now() * 1000);
+    return `${Math.floor(lastTs / 1e6)}.${String(lastTs % 1e6).padStart(6, '0')}`;
+  };
 
   const defaults: Record<string, MethodHandler> = {
     'auth.test': () => ({ url: `${base}/`, team: 'Test Mission', user: 'dutydesk', team_id: teamId, user_id: botUserId, bot_id: botId }),
@@ -160,9 +171,15 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     'views.push': (a) => ({ view: { ...(a.view as object), id: `V${++seq}` } }),
     'views.update': (a) => ({ view: { ...(a.view as object), id: a.view_id ?? `V${++seq}` } }),
     'views.publish': (a) => ({ view: { ...(a.view as object), id: `V${++seq}` } }),
-    'chat.postMessage': (a) => ({ channel: a.channel, ts: `${Date.now() / 1000}`, message: { text: a.text } }),
+    // Posting to a user id lands in their DM with the app: Slack answers with that D… channel.
+    'chat.postMessage': (a) => ({
+      channel: dmChannel(a.channel),
+      ts: nextTs(),
+      message: { text: a.text, ...(typeof a.thread_ts === 'string' ? { thread_ts: a.thread_ts } : {}) },
+    }),
     'chat.postEphemeral': () => ({ message_ts: `${Date.now() / 1000}` }),
-    'chat.update': (a) => ({ channel: a.channel, ts: a.ts }),
+    'chat.update': (a) => ({ channel: a.channel, ts: a.ts, text: a.text }),
+    // The same D… id chat.postMessage answers for a post to that user.
     'conversations.open': (a) => ({ channel: { id: `D${String(a.users ?? 'X').split(',')[0]}` } }),
     'files.getUploadURLExternal': () => {
       const fileId = `F${++seq}`;

@@ -29,29 +29,42 @@ export const REPLY: MessageReply = message({
   visibility: 'direct',
 });
 
+/**
+ * A scripted answer: a status with headers and a body (JSON, or `raw` text as it is), or
+ * `hang` (no answer at all), or `cut` (a 200 whose body stops half-way: the connection drops).
+ */
+export type ScriptedAnswer = { status: number; headers?: Record<string, string>; body?: unknown; raw?: string } | { hang: true } | { cut: true };
+
 /** A stand-in service answering scripted statuses, then (if it has one) passing on to `target`. */
 export interface ScriptedServer {
   url: string;
-  /** Requests received: path and parsed JSON (or form) body. */
-  requests: { path: string; body: string }[];
+  /** Requests received: path, raw body and headers. */
+  requests: { path: string; body: string; method?: string; headers?: http.IncomingHttpHeaders }[];
   /** The next answers, in order; when empty, requests go to the target (or get 200 {}). */
-  script: { status: number; headers?: Record<string, string>; body?: unknown }[];
+  script: ScriptedAnswer[];
   close(): Promise<void>;
 }
 
 export async function scriptedServer(target?: string): Promise<ScriptedServer> {
-  const requests: { path: string; body: string }[] = [];
+  const requests: ScriptedServer['requests'] = [];
   const script: ScriptedServer['script'] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      requests.push({ path: req.url ?? '/', body: body.toString('utf8') });
+      requests.push({ path: req.url ?? '/', body: body.toString('utf8'), ...(req.method ? { method: req.method } : {}), headers: req.headers });
       const next = script.shift();
+      if (next && 'hang' in next) return;
+      if (next && 'cut' in next) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"ok":true,"chan');
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
       if (next || !target) {
         res.writeHead(next?.status ?? 200, { 'content-type': 'application/json', ...(next?.headers ?? {}) });
-        res.end(JSON.stringify(next?.body ?? {}));
+        res.end(next?.raw ?? JSON.stringify(next?.body ?? {}));
         return;
       }
       const upstream = new URL(req.url ?? '/', target);
@@ -109,7 +122,8 @@ export interface NotifyRig {
   teams: TeamsRuntime;
   /** Members by handle: alee (Slack and Teams), bo (Teams), cy (no chat account), dan (Teams, never spoke to the bot), sam (Slack). */
   members: Record<'alee' | 'bo' | 'cy' | 'dan' | 'sam', Member>;
-  slackNotifier(apiUrl?: string): SlackNotifier;
+  /** A SlackNotifier (with its own client) against `apiUrl`, default the fake. */
+  slackNotifier(apiUrl?: string, timeoutMs?: number): SlackNotifier;
   teamsNotifier(): TeamsNotifier;
   close(): Promise<void>;
 }
@@ -147,8 +161,11 @@ export async function notifyRig(): Promise<NotifyRig> {
     connector,
     teams,
     members,
-    slackNotifier: (apiUrl = slack.apiUrl) =>
-      new SlackNotifier({ client: createSlackDeliveryClient({ token: 'xoxb-notify', apiUrl, logger: quiet }), members: store.members }),
+    slackNotifier: (apiUrl = slack.apiUrl, timeoutMs?: number) =>
+      new SlackNotifier({
+        client: createSlackDeliveryClient({ token: 'xoxb-notify', apiUrl, logger: quiet, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
+        members: store.members,
+      }),
     teamsNotifier: () => new TeamsNotifier({ adapter: teams.adapter, botAppId: '', members: store.members, conversations: store.conversations }),
     async close() {
       await slack.close();

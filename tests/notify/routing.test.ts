@@ -1,22 +1,31 @@
 // RoutingNotifier and the `deliver` job over both fakes: which platform a member or channel is
-// reached on, fallbacks, and the job's payload validation and idempotency.
+// reached on, fallbacks, threads, updates by copy, and the job's payload validation and
+// idempotency.
 import { Scheduler } from '../../src/jobs/scheduler';
 import { DELIVER_KIND, enqueueDelivery, registerDelivery } from '../../src/notify/deliver';
+import { message } from '../../src/domain/reply';
 import { RoutingNotifier, type RoutingOptions } from '../../src/notify/routing';
+import type { ChatCopy } from '../../src/notify/types';
 import { systemMeta } from '../../src/store/store';
 import { jobRow, ManualClock, quiet } from '../jobs/rig';
-import { CHANNEL_CONVERSATION, notifyRig, REPLY, type NotifyRig } from './rig';
+import { CHANNEL_CONVERSATION, notifyRig, REPLY, scriptedServer, type NotifyRig, type ScriptedServer } from './rig';
 
 let rig: NotifyRig;
+let front: ScriptedServer;
 
 beforeAll(async () => {
   rig = await notifyRig();
+  front = await scriptedServer(rig.slack.url);
 });
-afterAll(() => rig.close());
+afterAll(async () => {
+  await front.close();
+  await rig.close();
+});
 afterEach(() => {
   rig.slack.off('chat.postMessage');
   rig.slack.reset();
   rig.connector.reset();
+  front.script.length = 0;
 });
 
 function router(opts: Partial<RoutingOptions> = {}): RoutingNotifier {
@@ -56,6 +65,13 @@ describe('routing', () => {
     expect(teamsPosts()).toEqual([]);
   });
 
+  test('an unknown outcome does not fall back either: the member may have the message already', async () => {
+    front.script.push({ hang: true });
+    const r = await router({ slack: rig.slackNotifier(`${front.url}api/`, 200) }).send({ kind: 'member', memberId: rig.members.alee.id }, REPLY);
+    expect(r).toMatchObject({ ok: false, retryable: false, unknownOutcome: true });
+    expect(teamsPosts()).toEqual([]);
+  });
+
   test('every platform failing: the reasons of each', async () => {
     expect(await router({ prefer: ['slack'] }).send({ kind: 'member', memberId: rig.members.dan.id }, REPLY)).toEqual({
       ok: false,
@@ -89,6 +105,30 @@ describe('routing', () => {
     expect(await router().send({ kind: 'channel', channel: 'email:ops@example.org' }, REPLY)).toMatchObject({ ok: false, retryable: false });
     expect(await router({ slack: undefined }).send({ kind: 'channel', channel: 'slack:C0DUTY' }, REPLY)).toEqual({ ok: false, retryable: false, error: 'Slack is not connected' });
   });
+
+  test('a thread reply goes to the thread on either platform', async () => {
+    const followUp = message({ text: 'Escalated to @bo', visibility: 'channel' });
+    expect(await router().send({ kind: 'channel', channel: 'slack:C0DUTY', thread: '1700000000.000100' }, followUp)).toMatchObject({ ok: true });
+    expect(await router().send({ kind: 'channel', channel: `teams:${CHANNEL_CONVERSATION}`, thread: 'root-1' }, followUp)).toMatchObject({ ok: true });
+    expect(rig.slack.callsTo('chat.postMessage')[0]?.args).toMatchObject({ channel: 'C0DUTY', thread_ts: '1700000000.000100' });
+    expect(teamsPosts()).toEqual([`${CHANNEL_CONVERSATION};messageid=root-1`]);
+  });
+
+  test('update goes to the platform of the copy; a platform that is off says so', async () => {
+    const acked = message({ text: 'Acknowledged', visibility: 'direct' });
+    const viaSlack = await router().send({ kind: 'member', memberId: rig.members.sam.id }, REPLY);
+    const viaTeams = await router().send({ kind: 'member', memberId: rig.members.bo.id }, REPLY);
+    const slackCopy = (viaSlack.ok ? viaSlack.copy : undefined) as ChatCopy;
+    const teamsCopy = (viaTeams.ok ? viaTeams.copy : undefined) as ChatCopy;
+    expect(slackCopy.platform).toBe('slack');
+    expect(teamsCopy.platform).toBe('teams');
+    expect(await router().update(slackCopy, acked)).toMatchObject({ ok: true, copy: slackCopy });
+    expect(await router().update(teamsCopy, acked)).toMatchObject({ ok: true, copy: teamsCopy });
+    expect(rig.slack.callsTo('chat.update').map((c) => [c.args.channel, c.args.ts])).toEqual([[slackCopy.conversation, slackCopy.messageId]]);
+    expect(rig.connector.updates().map((c) => [c.conversationId, c.activityId])).toEqual([['a:1on1-bo', teamsCopy.messageId]]);
+    expect(await router({ teams: undefined }).update(teamsCopy, acked)).toEqual({ ok: false, retryable: false, error: 'Teams is not connected' });
+    expect(await router({ slack: undefined }).update(slackCopy, acked)).toEqual({ ok: false, retryable: false, error: 'Slack is not connected' });
+  });
 });
 
 describe('the deliver job', () => {
@@ -100,7 +140,7 @@ describe('the deliver job', () => {
     registerDelivery(scheduler, router());
   });
 
-  test('sends once per key, and records the provider id', async () => {
+  test('sends once per key, and records the provider id and the copy', async () => {
     const to = { kind: 'member' as const, memberId: rig.members.bo.id };
     expect(await enqueueDelivery(scheduler, { key: 'handoff:1:bo', to, reply: REPLY })).toBe(true);
     expect(await enqueueDelivery(scheduler, { key: 'handoff:1:bo', to, reply: REPLY })).toBe(false);
@@ -109,7 +149,19 @@ describe('the deliver job', () => {
     expect(teamsPosts()).toEqual(['a:1on1-bo']);
     const row = await jobRow(rig.store, 'handoff:1:bo');
     expect(row).toMatchObject({ kind: DELIVER_KIND, status: 'done', attempts: 1 });
-    expect(JSON.parse(row.result ?? '{}')).toEqual({ providerId: expect.stringMatching(/^fake-activity-/) });
+    const result = JSON.parse(row.result ?? '{}') as { providerId: string };
+    expect(result).toEqual({ providerId: expect.stringMatching(/^fake-activity-/), copy: { platform: 'teams', conversation: expect.stringMatching(/^member:/), messageId: result.providerId } });
+  });
+
+  test('a thread in the payload reaches the platform', async () => {
+    const to = { kind: 'channel' as const, channel: 'slack:C0DUTY', thread: '1700000000.000100' };
+    await enqueueDelivery(scheduler, { key: 'page:1:thread', to, reply: REPLY });
+    await scheduler.runDue();
+    expect(await jobRow(rig.store, 'page:1:thread')).toMatchObject({ status: 'done' });
+    expect(rig.slack.callsTo('chat.postMessage')[0]?.args).toMatchObject({ channel: 'C0DUTY', thread_ts: '1700000000.000100' });
+    await scheduler.enqueue({ kind: DELIVER_KIND, key: 'bad-thread', dueAt: clock.now(), payload: { to: { ...to, thread: '' }, reply: REPLY } });
+    await scheduler.runDue();
+    expect(await jobRow(rig.store, 'bad-thread')).toMatchObject({ status: 'failed', lastError: expect.stringMatching(/^invalid deliver payload.*thread/s) });
   });
 
   test('waits for dueAt, and commits or rolls back with the change that made it', async () => {
