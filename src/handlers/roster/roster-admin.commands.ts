@@ -6,6 +6,7 @@ import { message, type FormField } from '../../domain/reply';
 import { clockSchema, coverageSchema, describeRule, formatCoverage, formatShift, rosterNameSchema, rosterTimeZoneSchema, shiftSchema, type Roster } from '../../domain/roster';
 import type { Backup } from '../../domain/rotation';
 import { dateKey, formatClock, localOf } from '../../domain/zoned';
+import { ensureDefaultPolicies } from '../page/default-policies';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { MemberNames, resolveRoster, viewerZone, when } from './roster-common';
 import { planNextHandoff } from './handoff.job';
@@ -137,6 +138,8 @@ export const rosterNewCommand = defineCommand({
       return r;
     });
     const names = await MemberNames.load(ctx.store);
+    // The first roster completes the built-in "Duty officer" escalation policy.
+    await ensureDefaultPolicies(ctx.store, ctx.logger);
     return message({ title: `Roster "${roster.name}" created`, fields: rosterSummary(roster, names), text: 'Type /duty schedule to see the coming shifts.' });
   },
 });
