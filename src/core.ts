@@ -2,10 +2,12 @@
 import type { Config } from './config';
 import { commands } from './handlers';
 import { ensureBootstrapAdmins } from './handlers/bootstrap';
+import { ensureDefaultPolicies } from './handlers/page/default-policies';
 import { createDispatcher } from './handlers/dispatcher';
 import { createOutbox } from './handlers/outbox';
 import { registerRosterJobs } from './handlers/roster/jobs';
 import { Scheduler } from './jobs';
+import type { CoreSettings } from './handlers/command';
 import type { ConversationStore, Dispatcher, Outbox } from './handlers/ports';
 import type { Logger } from './logger';
 import { migrate } from './store/migrate';
@@ -18,6 +20,7 @@ export interface Core {
   outbox: Outbox;
   /** Runs due jobs once start()ed; the console only enqueues. */
   scheduler: Scheduler;
+  settings: CoreSettings;
   close(): Promise<void>;
 }
 
@@ -26,21 +29,23 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
   if (applied.length) logger.info({ applied }, 'database migrations applied');
   const store = Store.open(config.DATABASE_URL);
   await ensureBootstrapAdmins(store, config.BOOTSTRAP_ADMINS, logger);
+  await ensureDefaultPolicies(store, logger);
   const clock = opts.clock ?? (() => new Date());
   const scheduler = new Scheduler({ store, logger, clock });
-  const outbox = createOutbox((spec, tx) => scheduler.enqueue(spec, tx), clock);
+  const outbox = createOutbox((spec, tx) => scheduler.enqueue(spec, tx), clock, () => scheduler.wake());
   const rosterJobs = registerRosterJobs(scheduler, { store, outbox });
   // A handoff job lost to a failure must not end a roster's handoffs: re-plan at every start.
   await rosterJobs.ensurePlanned(clock().getTime());
+  const settings: CoreSettings = {
+    missionTimeZone: config.MISSION_TIMEZONE,
+    ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
+    channels: { sms: Boolean(config.SMS_WEBHOOK_URL), email: Boolean(config.SMTP_URL) },
+  };
   const dispatcher = createDispatcher({
     outbox,
     store,
     commands,
-    settings: {
-      missionTimeZone: config.MISSION_TIMEZONE,
-      ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
-      channels: { sms: Boolean(config.SMS_WEBHOOK_URL), email: Boolean(config.SMTP_URL) },
-    },
+    settings,
     logger,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -50,6 +55,7 @@ export async function startCore(config: Config, logger: Logger, opts: { clock?: 
     conversations: store.conversations,
     outbox,
     scheduler,
+    settings,
     async close() {
       await scheduler.stop();
       await store.close();

@@ -8,8 +8,12 @@ import { slackEnabled, teamsEnabled, type Config } from './config';
 import { startCore, type Core } from './core';
 import type { Dispatcher } from './handlers/ports';
 import { calendarRoute } from './http/calendar.route';
+import { smsInboundRoute } from './http/sms.route';
+import { EmailNotifier } from './notify/email';
+import { SmsNotifier } from './notify/sms';
 import { createSlackDeliveryClient, registerDelivery, RoutingNotifier, SlackNotifier, TeamsNotifier } from './notify';
 import { createLogger, type Logger } from './logger';
+import { registerPagingJobs } from './handlers/page/page.jobs';
 
 export interface RunningServer {
   url: string;
@@ -49,6 +53,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   });
 
   app.get('/calendar/:file', calendarRoute(core.store, logger, opts.clock ?? (() => new Date())));
+  app.post(
+    '/sms/inbound',
+    ...smsInboundRoute({ store: core.store, outbox: core.outbox, logger }, logger, {
+      clock: opts.clock ?? (() => new Date()),
+      ...(config.SMS_AUTH_TOKEN ? { authToken: config.SMS_AUTH_TOKEN } : {}),
+      ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
+    }),
+  );
 
   const deps = { config, dispatcher: core.dispatcher, logger, conversations: core.conversations };
   let slack: SlackRuntime | undefined;
@@ -68,9 +80,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   });
 
   // Outbound messages: each a `deliver` job, sent on the member's platform.
-  registerDelivery(
-    core.scheduler,
-    new RoutingNotifier({
+  const chat = new RoutingNotifier({
       members: core.store.members,
       logger,
       ...(config.SLACK_BOT_TOKEN
@@ -82,8 +92,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           }
         : {}),
       ...(teamsEnabled(config) ? { teams: new TeamsNotifier({ adapter: teams.adapter, botAppId: teams.botAppId, members: core.store.members, conversations: core.store.conversations }) } : {}),
-    }),
-  );
+  });
+  registerDelivery(core.scheduler, chat);
+  const sms = config.SMS_WEBHOOK_URL && config.SMS_FROM ? new SmsNotifier({ url: config.SMS_WEBHOOK_URL, from: config.SMS_FROM }) : undefined;
+  const email = config.SMTP_URL ? new EmailNotifier({ url: config.SMTP_URL, ...(config.EMAIL_FROM ? { from: config.EMAIL_FROM } : {}) }) : undefined;
+  registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, channels: { chat, ...(sms ? { sms } : {}), ...(email ? { email } : {}) } });
   core.scheduler.start();
 
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
@@ -117,6 +130,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         server.closeAllConnections();
       });
       await core.close();
+      sms?.close();
+      email?.close();
     },
   };
 }

@@ -9,6 +9,9 @@ import { memberEditCommand } from './duty/member-edit.command';
 import { memberListCommand } from './duty/member-list.command';
 import { memberRemoveCommand, memberRestoreCommand } from './duty/member-remove.command';
 import { roleGrantCommand, roleListCommand, roleRevokeCommand } from './duty/role.commands';
+import { contactAddCommand, contactEditCommand, contactListCommand, contactRemoveCommand, contactVerifyCommand } from './page/contact.commands';
+import { policyEditCommand, policyListCommand, policyNewCommand, policyRemoveCommand, policyShowCommand } from './page/policy.commands';
+import { pageCommands } from './page/page.commands';
 import { awayCommand } from './roster/away.command';
 import { calendarCommand, calendarResetCommand } from './roster/calendar';
 import { coverCommand, coverListCommand, coverRemoveCommand } from './roster/cover.commands';
@@ -52,4 +55,15 @@ export const commands: readonly AnyCommand[] = [
   calendarCommand,
   calendarResetCommand,
   logCommand,
+  contactAddCommand,
+  contactVerifyCommand,
+  contactEditCommand,
+  contactRemoveCommand,
+  contactListCommand,
+  policyNewCommand,
+  policyEditCommand,
+  policyListCommand,
+  policyShowCommand,
+  policyRemoveCommand,
+  ...pageCommands,
 ];

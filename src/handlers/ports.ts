@@ -38,4 +38,6 @@ export interface Outbox {
   deliver(tx: Tx, msg: { key: string; to: Destination; reply: MessageReply; dueAt?: Date }): Promise<void>;
   /** A job for later (handoffs, reminders, expiries); idempotent on key. */
   schedule(tx: Tx, job: { kind: string; key: string; dueAt: Date; payload: unknown }): Promise<void>;
+  /** After the transaction committed: work is due now, look for it without waiting for the next poll. */
+  wake?(): void;
 }

@@ -136,6 +136,19 @@ export class MemberRepository {
     return rows.map(toMember);
   }
 
+  /** Names and zones of these members (removed ones too). */
+  async names(ids: string[], client: Db | Tx = this.db): Promise<Map<string, MemberName>> {
+    if (!ids.length) return new Map();
+    const rows = await client.member.findMany({ where: { id: { in: ids } }, select: { id: true, handle: true, displayName: true, timeZone: true, removedAt: true } });
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Ids of the active members with a role. */
+  async idsWithRole(role: Role, client: Db | Tx = this.db): Promise<string[]> {
+    const rows = await client.member.findMany({ where: { removedAt: null, roles: { some: { role } } }, select: { id: true }, orderBy: { handle: 'asc' } });
+    return rows.map((r) => r.id);
+  }
+
   /** Names and zones of every member, removed ones too: one query, for labelling output. */
   async directory(): Promise<MemberName[]> {
     return this.db.member.findMany({ select: { id: true, handle: true, displayName: true, timeZone: true, removedAt: true } });

@@ -382,9 +382,10 @@ export class PageRepository {
     return count === 1;
   }
 
-  /** Pending notifications of an older escalation version will not be sent: marked skipped. */
-  async skipPending(tx: Tx, pageId: string, at: number, reason: string): Promise<number> {
-    const { count } = await tx.pageNotification.updateMany({ where: { pageId, status: 'pending' }, data: { status: 'skipped', doneAt: new Date(at), error: reason } });
+  /** Notifications whose send job was cancelled before it started: marked skipped. */
+  async skipPending(tx: Tx, keys: string[], at: number, reason: string): Promise<number> {
+    if (!keys.length) return 0;
+    const { count } = await tx.pageNotification.updateMany({ where: { key: { in: keys }, status: 'pending' }, data: { status: 'skipped', doneAt: new Date(at), error: reason } });
     return count;
   }
 

@@ -34,7 +34,8 @@ describe('server [sqlite]', () => {
     const slack = await fetch(`${server.url}/slack/events`, { method: 'POST', body: 'x' });
     expect(slack.status).toBe(404);
     expect((await get(`${server.url}/healthz`)).status).toBe(200);
-    expect(await server.core.store.audit.count()).toBe(0);
+    // Nothing was changed by those requests (the built-in escalation policy made at start aside).
+    expect(await server.core.store.db.auditEntry.count({ where: { entity: { not: 'policy' } } })).toBe(0);
   });
 });
 
