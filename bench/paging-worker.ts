@@ -14,7 +14,7 @@ const store = Store.open(url);
 const scheduler = new Scheduler({ store, logger, batch: Number(process.env.BATCH ?? 50), pollMs: Number(process.env.POLL_MS ?? 500) });
 const outbox = createOutbox((spec, tx) => scheduler.enqueue(spec, tx), () => scheduler.now(), () => scheduler.wake());
 const slack = new SlackNotifier({ client: createSlackDeliveryClient({ token: 'xoxb-bench', apiUrl: api, logger }), members: store.members });
-const chat = new RoutingNotifier({ members: store.members, slack, logger });
+const chat = new RoutingNotifier({ members: { byId: (id: string) => store.members.byIdCached(id) }, slack, logger });
 registerPagingJobs(scheduler, { store, outbox, logger, settings: { missionTimeZone: 'UTC' }, channels: { chat } });
 scheduler.start();
 process.stdout.write('ready\n');

@@ -134,7 +134,7 @@ async function latency(): Promise<Metric[]> {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root(), 'dist', 'bench', 'paging-worker.js')], { cwd: root(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), path.join(root(), 'dist', 'bench', 'paging-worker.js')], { cwd: root(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       if (d.toString().includes('ready')) resolve(child);
@@ -218,7 +218,7 @@ async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void>
 }
 
 export async function run(): Promise<BenchResult> {
-  const metrics = await latency();
+  const metrics = process.env.BENCH_SKIP_LATENCY ? [] : await latency();
   const notes: string[] = [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'duty-desk-bench-'));
   try {
@@ -230,7 +230,7 @@ export async function run(): Promise<BenchResult> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const pg = await freshPostgres();
+  const pg = process.env.BENCH_SKIP_PG ? null : await freshPostgres();
   if (pg) {
     try {
       const p = await burst(pg.url, 3);

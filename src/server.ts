@@ -81,7 +81,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
 
   // Outbound messages: each a `deliver` job, sent on the member's platform.
   const chat = new RoutingNotifier({
-      members: core.store.members,
+      // Cached: a burst of pages to a few people should not cost a lookup each.
+      members: { byId: (id: string) => core.store.members.byIdCached(id) },
       logger,
       ...(config.SLACK_BOT_TOKEN
         ? {

@@ -10,6 +10,7 @@ import { Prisma, type Job } from '../generated/prisma-sqlite/client';
 import type { Logger } from '../logger';
 import type { Tx } from '../store/client';
 import { newId } from '../store/ids';
+import { dateOf, dateOrNull, inList, valuesList, type SqlRunner } from '../store/sql';
 import type { Store } from '../store/store';
 import { backoffMs } from './backoff';
 
@@ -28,7 +29,7 @@ export interface JobSpec {
  * recorded. Outcomes are written in batches (one transaction for many jobs), which is what lets
  * a burst of thousands of jobs through in seconds.
  */
-export type Effects = (tx: Tx) => Promise<void>;
+export type Effects = (tx: Tx, sql: SqlRunner) => Promise<void>;
 
 export type JobOutcome =
   | { status: 'done'; result?: unknown; effects?: Effects }
@@ -142,6 +143,26 @@ function notMine(ids: string[]): Prisma.Sql {
   return ids.length ? Prisma.sql`AND "id" NOT IN (${Prisma.join(ids)})` : Prisma.empty;
 }
 
+/** A Job row read in plain SQL, in the shape Prisma returns. */
+function jobOf(r: Record<string, unknown>): Job {
+  const str = (k: string): string | null => (r[k] === null || r[k] === undefined ? null : String(r[k]));
+  return {
+    id: String(r.id),
+    kind: String(r.kind),
+    idempotencyKey: String(r.idempotencyKey),
+    payload: String(r.payload),
+    dueAt: dateOf(r.dueAt),
+    status: String(r.status),
+    lockedUntil: dateOrNull(r.lockedUntil),
+    lockedBy: str('lockedBy'),
+    attempts: Number(r.attempts),
+    lastError: str('lastError'),
+    result: str('result'),
+    createdAt: dateOf(r.createdAt),
+    finishedAt: dateOrNull(r.finishedAt),
+  };
+}
+
 /** JSON.stringify that never returns undefined (a job's result column is text). */
 function json(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
@@ -219,6 +240,26 @@ export class Scheduler {
       this.log.debug({ kind: spec.kind, key: spec.key, dueAt: spec.dueAt.toISOString() }, 'job enqueued');
       // Outside a transaction the row is committed now: no need to wait for the next poll.
       if (!tx && spec.dueAt.getTime() <= createdAt.getTime()) this.wake();
+    }
+    return inserted;
+  }
+
+  /**
+   * enqueue() for many jobs in one statement, inside a transaction's plain-SQL runner (job
+   * effects). Same idempotency: existing keys are left alone. Returns how many were new.
+   */
+  async enqueueIn(sql: SqlRunner, specs: readonly JobSpec[]): Promise<number> {
+    if (!specs.length) return 0;
+    const createdAt = this.clock();
+    let inserted = 0;
+    // SQLite allows 32766 parameters a statement; 7 a row.
+    for (let i = 0; i < specs.length; i += 1000) {
+      const chunk = specs.slice(i, i + 1000);
+      const params = chunk.flatMap((spec) => [newId(), spec.kind, spec.key, json(spec.payload), spec.dueAt, 'pending', createdAt]);
+      inserted += await sql.run(
+        `INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt") VALUES ${valuesList(chunk.length, 7)} ON CONFLICT ("idempotencyKey") DO NOTHING`,
+        params,
+      );
     }
     return inserted;
   }
@@ -303,7 +344,7 @@ export class Scheduler {
         // Take SQLite's write lock first (a no-op write does): a read first would pin a
         // snapshot, and another process's commit before our write would then fail it
         // ("database is locked") instead of making it wait its turn.
-        await tx.$executeRaw`UPDATE "Job" SET "status" = "status" WHERE 0 = 1`;
+        await this.store.sqlIn(tx).run(`UPDATE "Job" SET "status" = "status" WHERE 0 = 1`);
       }
       const lost = atMostOnce.length ? await this.failLost(tx, now, atMostOnce, mine) : [];
       const jobs = postgres ? await this.claimPostgres(tx, { now, until, limit, atMostOnce, mine }) : await this.claimSqlite(tx, { now, until, limit, atMostOnce, mine });
@@ -345,11 +386,15 @@ export class Scheduler {
           FOR UPDATE SKIP LOCKED)
         RETURNING "id", "kind", "idempotencyKey", "lockedBy", "attempts", "payload"`;
     }
-    return tx.job.updateManyAndReturn({
-      where: { status: 'running', lockedUntil: { lt: now }, kind: { in: kinds }, ...(mine.length ? { id: { notIn: mine } } : {}) },
-      data: { status: 'failed', lastError: OUTCOME_UNKNOWN, finishedAt: now, lockedUntil: null },
-      select: { id: true, kind: true, idempotencyKey: true, lockedBy: true, attempts: true, payload: true },
-    });
+    // Plain SQL: this runs every poll, and Prisma's cost per call would be most of it.
+    return this.store
+      .sqlIn(tx)
+      .all<{ id: string; kind: string; idempotencyKey: string; lockedBy: string | null; attempts: number; payload: string }>(
+        `UPDATE "Job" SET "status" = 'failed', "lastError" = ?, "finishedAt" = ?, "lockedUntil" = NULL
+         WHERE "status" = 'running' AND "lockedUntil" < ? AND "kind" IN (${inList(kinds.length)})${mine.length ? ` AND "id" NOT IN (${inList(mine.length)})` : ''}
+         RETURNING "id", "kind", "idempotencyKey", "lockedBy", "attempts", "payload"`,
+        [OUTCOME_UNKNOWN, now, now, ...kinds, ...mine],
+      );
   }
 
   /**
@@ -381,24 +426,23 @@ export class Scheduler {
    * lock (e.g. should a driver ever run this outside a transaction).
    */
   private async claimSqlite(tx: Tx, { now, until, limit, atMostOnce, mine }: ClaimArgs): Promise<Job[]> {
-    const due: Prisma.JobWhereInput = {
-      OR: [
-        { status: 'pending', dueAt: { lte: now } },
-        {
-          status: 'running',
-          lockedUntil: { lt: now },
-          ...(atMostOnce.length ? { kind: { notIn: atMostOnce } } : {}),
-          ...(mine.length ? { id: { notIn: mine } } : {}),
-        },
-      ],
-    };
-    const candidates = await tx.job.findMany({ where: due, orderBy: { dueAt: 'asc' }, take: limit, select: { id: true } });
-    if (!candidates.length) return [];
-    const claimed = await tx.job.updateManyAndReturn({
-      where: { AND: [{ id: { in: candidates.map((c) => c.id) } }, due] },
-      data: { status: 'running', lockedUntil: until, lockedBy: this.workerId, attempts: { increment: 1 } },
-    });
-    return claimed.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+    const sql = this.store.sqlIn(tx);
+    // Two index-friendly selects ("status", "dueAt") rather than one OR, which SQLite would
+    // answer by scanning the whole table at every poll.
+    const due = await sql.all<{ id: string }>(`SELECT "id" FROM "Job" WHERE "status" = 'pending' AND "dueAt" <= ? ORDER BY "dueAt" LIMIT ?`, [now, limit]);
+    const notAtMostOnce = atMostOnce.length ? ` AND "kind" NOT IN (${inList(atMostOnce.length)})` : '';
+    const notMineSql = mine.length ? ` AND "id" NOT IN (${inList(mine.length)})` : '';
+    const expired = await sql.all<{ id: string }>(`SELECT "id" FROM "Job" WHERE "status" = 'running' AND "lockedUntil" < ?${notAtMostOnce}${notMineSql} LIMIT ?`, [now, ...atMostOnce, ...mine, limit]);
+    const ids = [...due, ...expired].slice(0, limit).map((r) => r.id);
+    if (!ids.length) return [];
+    // We hold the write lock, so these are still as selected; the update says so again anyway.
+    const rows = await sql.all<Record<string, unknown>>(
+      `UPDATE "Job" SET "status" = 'running', "lockedUntil" = ?, "lockedBy" = ?, "attempts" = "attempts" + 1
+       WHERE "id" IN (${inList(ids.length)}) AND (("status" = 'pending' AND "dueAt" <= ?) OR ("status" = 'running' AND "lockedUntil" < ?))
+       RETURNING *`,
+      [until, this.workerId, ...ids, now, now],
+    );
+    return rows.map(jobOf).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -508,37 +552,44 @@ export class Scheduler {
     }
   }
 
-  private data(f: Finish, now: Date): Prisma.JobUpdateManyMutationInput {
-    if (f.status === 'done') return { status: 'done', finishedAt: now, lockedUntil: null, result: f.result === undefined ? null : json(f.result) };
-    if (f.status === 'pending') return { status: 'pending', dueAt: f.dueAt, lockedUntil: null, lockedBy: null, lastError: f.error };
-    return { status: 'failed', finishedAt: now, lockedUntil: null, lastError: f.error };
-  }
-
   /** The outcomes (with their effects when `withEffects`) in one transaction. */
   private async write(tx: Tx, items: Finishing[], withEffects: boolean): Promise<void> {
     const now = this.clock();
+    const sql = this.store.sqlIn(tx);
     const plainDone: Finishing[] = [];
     for (const item of items) {
-      if (withEffects && item.effects) await item.effects(tx);
+      if (withEffects && item.effects) await item.effects(tx, sql);
       if (item.f.status === 'done' && item.f.result === undefined) {
         plainDone.push(item);
         continue;
       }
-      const { count } = await tx.job.updateMany({ where: { id: item.row.id, status: 'running', lockedBy: this.workerId, attempts: item.row.attempts }, data: this.data(item.f, now) });
+      const f = item.f;
+      const set =
+        f.status === 'done'
+          ? { sql: `"status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = ?`, params: [now, f.result === undefined ? null : json(f.result)] }
+          : f.status === 'pending'
+            ? { sql: `"status" = 'pending', "dueAt" = ?, "lockedUntil" = NULL, "lockedBy" = NULL, "lastError" = ?`, params: [f.dueAt, f.error] }
+            : { sql: `"status" = 'failed', "finishedAt" = ?, "lockedUntil" = NULL, "lastError" = ?`, params: [now, f.error] };
+      const count = await sql.run(`UPDATE "Job" SET ${set.sql} WHERE "id" = ? AND "status" = 'running' AND "lockedBy" = ? AND "attempts" = ?`, [
+        ...set.params,
+        item.row.id,
+        this.workerId,
+        item.row.attempts,
+      ]);
       if (count === 0) item.log.warn({ outcome: item.f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
     }
-    if (!plainDone.length) return;
-    // The common case in one statement. A job of ours is never claimed again while it runs
-    // (claims skip `active`), so id and worker fence it as well as the attempt count would.
-    const ids = plainDone.map((i) => i.row.id);
-    const written = await tx.job.updateManyAndReturn({
-      where: { id: { in: ids }, status: 'running', lockedBy: this.workerId },
-      data: { status: 'done', finishedAt: now, lockedUntil: null, result: null },
-      select: { id: true },
-    });
-    if (written.length !== ids.length) {
-      const got = new Set(written.map((w) => w.id));
-      for (const i of plainDone) if (!got.has(i.row.id)) i.log.warn({ outcome: 'done' }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+    // The common case in one statement per chunk. A job of ours is never claimed again while it
+    // runs (claims skip `active`), so id and worker fence it as well as the attempt count would.
+    for (let i = 0; i < plainDone.length; i += 500) {
+      const chunk = plainDone.slice(i, i + 500);
+      const written = await sql.all<{ id: string }>(
+        `UPDATE "Job" SET "status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = NULL WHERE "status" = 'running' AND "lockedBy" = ? AND "id" IN (${inList(chunk.length)}) RETURNING "id"`,
+        [now, this.workerId, ...chunk.map((c) => c.row.id)],
+      );
+      if (written.length !== chunk.length) {
+        const got = new Set(written.map((w) => w.id));
+        for (const c of chunk) if (!got.has(c.row.id)) c.log.warn({ outcome: 'done' }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 // Prisma client factory: one generated client per provider, picked by DATABASE_URL.
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import BetterSqlite from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/prisma-sqlite/client';
 import { PrismaClient as PostgresClient } from '../generated/prisma-postgresql/client';
@@ -19,6 +21,29 @@ export interface Clients {
   read: Db;
   /** Writes, always inside $transaction. */
   write: Db;
+  /** SQLite only: the connections under `read` and `write`, for plain SQL (see sql.ts); set once connected. */
+  raw?: { read?: Database.Database; write?: Database.Database };
+}
+
+/**
+ * The SQLite adapter, remembering its better-sqlite3 connection. The adapter keeps it in a
+ * `client` property; should a Prisma upgrade change that, `raw` stays empty and the hot paths
+ * fall back to Prisma (slower, still correct).
+ */
+class CapturingSqlite extends PrismaBetterSQLite3 {
+  constructor(
+    config: ConstructorParameters<typeof PrismaBetterSQLite3>[0],
+    private readonly onConnect: (db: Database.Database) => void,
+  ) {
+    super(config);
+  }
+
+  override async connect(): ReturnType<PrismaBetterSQLite3['connect']> {
+    const adapter = await super.connect();
+    const client = (adapter as unknown as { client?: unknown }).client;
+    if (client instanceof BetterSqlite) this.onConnect(client);
+    return adapter;
+  }
 }
 
 /**
@@ -36,9 +61,11 @@ export function createPrisma(url: string): Clients {
     return { provider: 'postgresql', read: client, write: client };
   }
   const file = sqlitePath(url);
+  const raw: NonNullable<Clients['raw']> = {};
   return {
     provider: 'sqlite',
-    read: new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: file, timeout: 10_000, readonly: true }) }),
-    write: new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: file, timeout: 10_000 }) }),
+    read: new SqliteClient({ adapter: new CapturingSqlite({ url: file, timeout: 10_000, readonly: true }, (db) => (raw.read = db)) }),
+    write: new SqliteClient({ adapter: new CapturingSqlite({ url: file, timeout: 10_000 }, (db) => (raw.write = db)) }),
+    raw,
   };
 }

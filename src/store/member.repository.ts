@@ -2,6 +2,7 @@ import type { IdentityRef, Member, MemberRef } from '../domain/member';
 import type { Platform } from '../domain/invocation';
 import { isRole, type Role } from '../domain/roles';
 import type { Db, Tx } from './client';
+import { dateOrNull, inList, type SqlRunner } from './sql';
 import { newId } from './ids';
 import type { Writer } from './store';
 
@@ -81,6 +82,25 @@ export class MemberRepository {
   invalidate(): void {
     this.generation++;
     this.identityCache.clear();
+    this.idCache.clear();
+  }
+
+  private readonly idCache = new Map<string, { member: Member | null; at: number }>();
+
+  /**
+   * byId through the same short-lived cache: every chat send looks its recipient up, and a burst
+   * of pages to a few people should not cost a query each. Fresh within IDENTITY_CACHE_MS.
+   */
+  async byIdCached(id: string): Promise<Member | null> {
+    const cached = this.idCache.get(id);
+    if (cached && Date.now() - cached.at < IDENTITY_CACHE_MS) return cached.member;
+    const generation = this.generation;
+    const member = await this.byId(id);
+    if (generation === this.generation) {
+      if (this.idCache.size >= 10_000) this.idCache.clear();
+      this.idCache.set(id, { member, at: Date.now() });
+    }
+    return member;
   }
 
   /**
@@ -134,6 +154,16 @@ export class MemberRepository {
       orderBy: { handle: 'asc' },
     });
     return rows.map(toMember);
+  }
+
+  /** Names and zones of these members (removed ones too), in plain SQL (hot paths). */
+  static async namesVia(sql: SqlRunner, ids: string[]): Promise<Map<string, MemberName>> {
+    if (!ids.length) return new Map();
+    const rows = await sql.all<{ id: string; handle: string; displayName: string; timeZone: string | null; removedAt: unknown }>(
+      `SELECT "id", "handle", "displayName", "timeZone", "removedAt" FROM "Member" WHERE "id" IN (${inList(ids.length)})`,
+      ids,
+    );
+    return new Map(rows.map((r) => [r.id, { ...r, removedAt: dateOrNull(r.removedAt) }]));
   }
 
   /** Names and zones of these members (removed ones too). */

@@ -12,6 +12,7 @@ import {
 } from '../domain/escalation';
 import type { Prisma, Page as PageRow, ContactMethod as ContactRow, PageNotification as NotificationRow } from '../generated/prisma-sqlite/client';
 import type { Db, Tx } from './client';
+import { dateOf, dateOrNull, inList, valuesList, type SqlRunner } from './sql';
 import { newId } from './ids';
 import type { Writer } from './store';
 
@@ -181,6 +182,105 @@ function toContact(r: ContactRow): ContactRecord {
 export function pageSnapshot(p: PageRecord): Record<string, unknown> {
   return { number: p.number, status: p.status, version: p.version, severity: p.severity, title: p.title, target: p.target, triggerCount: p.triggerCount };
 }
+
+/** A raw Page row (plain SQL) in the shape Prisma returns. */
+function pageRowOf(r: Record<string, unknown>): PageRow {
+  const str = (k: string): string => String(r[k]);
+  const strOrNull = (k: string): string | null => (r[k] === null || r[k] === undefined ? null : String(r[k]));
+  return {
+    id: str('id'),
+    number: Number(r.number),
+    title: str('title'),
+    details: strOrNull('details'),
+    severity: str('severity'),
+    source: str('source'),
+    sourceRef: strOrNull('sourceRef'),
+    dedupKey: strOrNull('dedupKey'),
+    status: str('status'),
+    version: Number(r.version),
+    policyId: strOrNull('policyId'),
+    policy: str('policy'),
+    target: str('target'),
+    raisedById: strOrNull('raisedById'),
+    raisedByName: str('raisedByName'),
+    channel: strOrNull('channel'),
+    channelMessage: strOrNull('channelMessage'),
+    triggerCount: Number(r.triggerCount),
+    triggeredAt: dateOf(r.triggeredAt),
+    lastTriggeredAt: dateOf(r.lastTriggeredAt),
+    escalationStartedAt: dateOf(r.escalationStartedAt),
+    acknowledgedAt: dateOrNull(r.acknowledgedAt),
+    acknowledgedById: strOrNull('acknowledgedById'),
+    resolvedAt: dateOrNull(r.resolvedAt),
+    resolvedById: strOrNull('resolvedById'),
+    resolutionNote: strOrNull('resolutionNote'),
+  };
+}
+
+export type NewNotification = Omit<NotificationRecord, 'status' | 'doneAt' | 'platform' | 'conversation' | 'messageId' | 'providerId' | 'error'>;
+
+/**
+ * The escalation engine's hot path in plain SQL (see sql.ts): thousands of steps and sends a
+ * second, where Prisma's per-call cost would dominate.
+ */
+export const pagesSql = {
+  async page(sql: SqlRunner, id: string): Promise<PageRecord | null> {
+    const rows = await sql.all(`SELECT * FROM "Page" WHERE "id" = ?`, [id]);
+    return rows[0] ? toPage(pageRowOf(rows[0])) : null;
+  },
+
+  async notification(sql: SqlRunner, key: string): Promise<NotificationRecord | null> {
+    const rows = await sql.all(`SELECT * FROM "PageNotification" WHERE "key" = ?`, [key]);
+    const r = rows[0];
+    if (!r) return null;
+    return toNotification({ ...(r as unknown as NotificationRow), version: Number(r.version), dueAt: dateOf(r.dueAt), doneAt: dateOrNull(r.doneAt) });
+  },
+
+  async contactsOf(sql: SqlRunner, memberIds: string[]): Promise<Map<string, ContactRecord[]>> {
+    const out = new Map<string, ContactRecord[]>(memberIds.map((id) => [id, []]));
+    if (!memberIds.length) return out;
+    const rows = await sql.all(`SELECT * FROM "ContactMethod" WHERE "memberId" IN (${inList(memberIds.length)}) ORDER BY "memberId", "position"`, memberIds);
+    for (const r of rows) {
+      const row = { ...(r as unknown as ContactRow), position: Number(r.position), delayMs: Number(r.delayMs), codeAttempts: Number(r.codeAttempts), verifiedAt: dateOrNull(r.verifiedAt), codeExpiresAt: dateOrNull(r.codeExpiresAt), createdAt: dateOf(r.createdAt) };
+      out.get(row.memberId)?.push(toContact(row));
+    }
+    return out;
+  },
+
+  async addNotifications(sql: SqlRunner, rows: readonly NewNotification[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = rows.slice(i, i + 1000);
+      await sql.run(
+        `INSERT INTO "PageNotification" ("key", "pageId", "version", "step", "memberId", "method", "contactId", "address", "status", "dueAt") VALUES ${valuesList(chunk.length, 10)} ON CONFLICT ("key") DO NOTHING`,
+        chunk.flatMap((n) => [n.key, n.pageId, n.version, n.step, n.memberId, n.method, n.contactId, n.address, 'pending', new Date(n.dueAt)]),
+      );
+    }
+  },
+
+  async finishNotification(
+    sql: SqlRunner,
+    key: string,
+    p: { status: Exclude<NotificationStatus, 'pending'>; at: number; error?: string | null; providerId?: string | null; platform?: 'slack' | 'teams' | null; conversation?: string | null; messageId?: string | null },
+  ): Promise<boolean> {
+    const n = await sql.run(
+      `UPDATE "PageNotification" SET "status" = ?, "doneAt" = ?, "error" = ?, "providerId" = ?, "platform" = ?, "conversation" = ?, "messageId" = ? WHERE "key" = ? AND "status" = 'pending'`,
+      [p.status, new Date(p.at), p.error ?? null, p.providerId ?? null, p.platform ?? null, p.conversation ?? null, p.messageId ?? null, key],
+    );
+    return n === 1;
+  },
+
+  async addEvent(sql: SqlRunner, e: Omit<PageEventRecord, 'id'>): Promise<number> {
+    const rows = await sql.all<{ id: number | bigint }>(`INSERT INTO "PageEvent" ("pageId", "at", "type", "memberId", "channel", "text") VALUES (?, ?, ?, ?, ?, ?) RETURNING "id"`, [
+      e.pageId,
+      new Date(e.at),
+      e.type,
+      e.memberId,
+      e.channel,
+      e.text,
+    ]);
+    return Number(rows[0]?.id);
+  },
+};
 
 export class PageRepository {
   constructor(private readonly db: Db) {}

@@ -3,6 +3,7 @@
 import type { Platform } from '../domain/invocation';
 import type { Provider } from './migrate';
 import { createPrisma, type Clients, type Db, type Tx } from './client';
+import { prismaRunner, sqliteRunner, type SqlRunner } from './sql';
 import { AuditRepository, type AuditMeta } from './audit.repository';
 import { MemberRepository } from './member.repository';
 import { ConversationRepository } from './conversation.repository';
@@ -28,7 +29,12 @@ export class Store {
   readonly rosters: RosterRepository;
   readonly pages: PageRepository;
 
+  private readonly raw: Clients['raw'];
+  private readonly rawRead: { db?: unknown; runner?: SqlRunner } = {};
+  private readonly rawWrite: { db?: unknown; runner?: SqlRunner } = {};
+
   constructor(clients: Clients) {
+    this.raw = clients.raw;
     this.provider = clients.provider;
     this.db = clients.read;
     this.writer = clients.write;
@@ -62,6 +68,28 @@ export class Store {
       // After commit (or rollback): nothing read before it may be served from a cache.
       this.members.invalidate();
     }
+  }
+
+  /**
+   * Plain SQL for committed reads (see sql.ts). SQLite: the read connection itself (it is
+   * read-only and never in a transaction); PostgreSQL: through Prisma's pool.
+   */
+  sqlRead(): SqlRunner {
+    const db = this.raw?.read;
+    if (!db) return prismaRunner(this.db, this.provider);
+    if (this.rawRead.db !== db) Object.assign(this.rawRead, { db, runner: sqliteRunner(db) });
+    return this.rawRead.runner as SqlRunner;
+  }
+
+  /**
+   * Plain SQL inside `tx`, a transaction of this store's: on SQLite the write connection that
+   * `tx` holds (so statements join it), on PostgreSQL the transaction itself.
+   */
+  sqlIn(tx: Tx): SqlRunner {
+    const db = this.raw?.write;
+    if (!db) return prismaRunner(tx, this.provider);
+    if (this.rawWrite.db !== db) Object.assign(this.rawWrite, { db, runner: sqliteRunner(db) });
+    return this.rawWrite.runner as SqlRunner;
   }
 
   /** Cheap round trip for /healthz. */

@@ -17,7 +17,10 @@ import type { Logger } from '../../logger';
 import type { ChatCopy, DeliveryResult, MessageUpdater, Notifier } from '../../notify/types';
 import type { Tx } from '../../store/client';
 import type { MemberName } from '../../store/member.repository';
-import type { NotificationRecord, PageRecord } from '../../store/page.repository';
+import { pagesSql, type NewNotification, type NotificationRecord, type PageEventRecord, type PageRecord } from '../../store/page.repository';
+import { MemberRepository } from '../../store/member.repository';
+import { newId } from '../../store/ids';
+import type { SqlRunner } from '../../store/sql';
 import type { Store } from '../../store/store';
 import type { CoreSettings } from '../command';
 import type { Outbox } from '../ports';
@@ -104,7 +107,8 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     const p = stepPayload.safeParse(job.payload);
     if (!p.success) return invalid(p.error);
     const { pageId, version, step } = p.data;
-    const page = await store.pages.page(pageId);
+    const read = store.sqlRead();
+    const page = await pagesSql.page(read, pageId);
     if (!page) return { status: 'done', result: { skipped: 'no such page' } };
     // The fence: acknowledged, resolved or re-escalated since this step was planned.
     if (page.status !== 'triggered' || page.version !== version) return { status: 'done', result: { skipped: page.status } };
@@ -117,10 +121,10 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
 
     const resolved = await Promise.all(def.targets.map((t) => membersOf(t, now)));
     const memberIds = [...new Set(resolved.flatMap((r) => r.ids))];
-    const [names, contacts] = await Promise.all([store.members.names(memberIds), store.pages.contactsOf(memberIds)]);
+    const [names, contacts] = await Promise.all([MemberRepository.namesVia(read, memberIds), pagesSql.contactsOf(read, memberIds)]);
     const active = memberIds.filter((id) => names.get(id) && !names.get(id)?.removedAt);
     const fence = { pageId, version };
-    const sends: Omit<NotificationRecord, 'status' | 'doneAt' | 'platform' | 'conversation' | 'messageId' | 'providerId' | 'error'>[] = [];
+    const sends: NewNotification[] = [];
     const unreachable: string[] = [];
     for (const id of active) {
       const mine = contacts.get(id) ?? [];
@@ -138,20 +142,23 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     const nobody = resolved.map((r) => r.nobody).filter((x): x is string => Boolean(x));
     const reached = [...new Set(sends.map((s) => s.memberId))];
     if (!reached.length) ctx.logger.warn({ pageId, step, nobody, unreachable: unreachable.length }, 'an escalation step reached nobody');
+    const who = reached.length ? `notifying ${reached.map((id) => nameOf(names, id)).join(', ')}` : 'reached nobody';
+    const why = [...nobody, ...unreachable];
     return {
       status: 'done',
-      result: { notified: reached.length, sends: sends.length },
-      effects: async (tx: Tx) => {
-        await store.pages.addNotifications(tx, sends);
-        for (const s of sends) {
-          await scheduler.enqueue({ kind: PAGE_SEND_JOB, key: s.key, dueAt: new Date(s.dueAt), payload: { key: s.key } }, tx);
-        }
-        const who = reached.length ? `notifying ${reached.map((id) => nameOf(names, id)).join(', ')}` : 'reached nobody';
-        const why = [...nobody, ...unreachable];
-        await addEvent(deps, tx, page, { at: now, type: reached.length ? 'step' : 'unreachable', memberId: null, channel: null, text: `${label}: ${who}${why.length ? ` (${why.join('; ')})` : ''}` });
+      effects: async (_tx, sql) => {
+        await pagesSql.addNotifications(sql, sends);
+        await scheduler.enqueueIn(sql, sends.map((s) => ({ kind: PAGE_SEND_JOB, key: s.key, dueAt: new Date(s.dueAt), payload: { key: s.key } })));
+        await event(sql, page, { at: now, type: reached.length ? 'step' : 'unreachable', memberId: null, channel: null, text: `${label}: ${who}${why.length ? ` (${why.join('; ')})` : ''}` });
       },
     };
   });
+
+  /** addEvent in plain SQL: the timeline entry, and its thread post when the page has a channel. */
+  async function event(sql: SqlRunner, page: Pick<PageRecord, 'id' | 'channel'>, e: Omit<PageEventRecord, 'id' | 'pageId'>): Promise<void> {
+    const id = await pagesSql.addEvent(sql, { ...e, pageId: page.id });
+    if (page.channel) await scheduler.enqueueIn(sql, [{ kind: PAGE_THREAD_JOB, key: `page:${page.id}:thread:${id}`, dueAt: new Date(e.at), payload: { pageId: page.id, eventId: id } }]);
+  }
 
   // -------------------------------------------------------------------------------------------
   // A send: fenced, at most once, its answer recorded.
@@ -169,16 +176,17 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     async (job, ctx) => {
       const p = sendPayload.safeParse(job.payload);
       if (!p.success) return invalid(p.error);
-      const n = await store.pages.notification(p.data.key);
+      const read = store.sqlRead();
+      const n = await pagesSql.notification(read, p.data.key);
       if (!n) return { status: 'failed', error: `no notification ${p.data.key}` };
       if (n.status !== 'pending') return { status: 'done', result: { skipped: n.status } };
-      const page = await store.pages.page(n.pageId);
+      const page = await pagesSql.page(read, n.pageId);
       const at = ctx.now.getTime();
       if (!page || page.status !== 'triggered' || page.version !== n.version) {
         const reason = page ? `page ${page.status} before this was due` : 'page gone';
-        return { status: 'done', result: { skipped: reason }, effects: async (tx) => void (await store.pages.finishNotification(tx, n.key, { status: 'skipped', at, error: reason })) };
+        return { status: 'done', result: { skipped: reason }, effects: async (_tx, sql) => void (await pagesSql.finishNotification(sql, n.key, { status: 'skipped', at, error: reason })) };
       }
-      const member = (await store.members.names([n.memberId])).get(n.memberId);
+      const member = (await MemberRepository.namesVia(read, [n.memberId])).get(n.memberId);
       const name = member?.displayName ?? 'a removed member';
       const r = await sendOne(n, page, member?.timeZone ?? tz);
       if (r.ok) {
@@ -186,13 +194,17 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
         const how = channelLabel(n, copy);
         return {
           status: 'done',
-          effects: async (tx) => {
-            await store.pages.finishNotification(tx, n.key, { status: 'sent', at, providerId: r.providerId ?? null, platform: copy?.platform ?? null, conversation: copy?.conversation ?? null, messageId: copy?.messageId ?? null });
-            await addEvent(deps, tx, page, { at, type: 'sent', memberId: n.memberId, channel: copy?.platform ?? n.method, text: `${how} to ${name}` });
-            // Answered while this was in flight: the refresh has run without this copy, so go again.
-            const now = copy ? await store.pages.page(page.id, tx) : null;
-            if (now && now.version !== page.version) {
-              await scheduler.enqueue({ kind: PAGE_REFRESH_JOB, key: `page:${page.id}:refresh:v${now.version}:${n.key}`, dueAt: new Date(at), payload: { pageId: page.id } }, tx);
+          effects: async (_tx, sql) => {
+            await pagesSql.finishNotification(sql, n.key, { status: 'sent', at, providerId: r.providerId ?? null, platform: copy?.platform ?? null, conversation: copy?.conversation ?? null, messageId: copy?.messageId ?? null });
+            await event(sql, page, { at, type: 'sent', memberId: n.memberId, channel: copy?.platform ?? n.method, text: `${how} to ${name}` });
+            // Answered while this was in flight: the refresh ran without this copy, so go again.
+            if (copy) {
+              await sql.run(
+                `INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt")
+                 SELECT ?, ?, ?, ?, ?, 'pending', ? WHERE EXISTS (SELECT 1 FROM "Page" WHERE "id" = ? AND "version" <> ?)
+                 ON CONFLICT ("idempotencyKey") DO NOTHING`,
+                [newId(), PAGE_REFRESH_JOB, `page:${page.id}:refresh:${n.key}`, JSON.stringify({ pageId: page.id }), new Date(at), new Date(at), page.id, page.version],
+              );
             }
           },
         };
@@ -202,9 +214,9 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       return {
         status: 'failed',
         error: r.error,
-        effects: async (tx) => {
-          await store.pages.finishNotification(tx, n.key, { status: r.unknownOutcome ? 'unknown' : 'failed', at, error: r.error });
-          await addEvent(deps, tx, page, { at, type: r.unknownOutcome ? 'unknown' : 'failed', memberId: n.memberId, channel: n.method, text: `${how} to ${name} ${r.unknownOutcome ? 'may not have arrived' : 'failed'}: ${r.error}` });
+        effects: async (_tx, sql) => {
+          await pagesSql.finishNotification(sql, n.key, { status: r.unknownOutcome ? 'unknown' : 'failed', at, error: r.error });
+          await event(sql, page, { at, type: r.unknownOutcome ? 'unknown' : 'failed', memberId: n.memberId, channel: n.method, text: `${how} to ${name} ${r.unknownOutcome ? 'may not have arrived' : 'failed'}: ${r.error}` });
         },
       };
     },

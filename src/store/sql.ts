@@ -1,0 +1,106 @@
+// Plain SQL for the few hot paths (the job queue, escalation steps and sends). A Prisma call
+// costs ~150-200 µs of CPU whatever it does (measured); a burst of thousands of escalations needs
+// a few microseconds a statement, which only the driver gives. Everything else uses Prisma.
+//
+// SQL is written with `?` placeholders and quoted identifiers, valid on SQLite and PostgreSQL.
+import type Database from 'better-sqlite3';
+import type { Tx } from './client';
+
+export type SqlValue = string | number | bigint | boolean | null | Date;
+
+export interface SqlRunner {
+  readonly provider: 'sqlite' | 'postgresql';
+  /** Rows of a SELECT (or of a statement with RETURNING). */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Rows changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+/** How the SQLite adapter stores DateTime (ISO text, +00:00): raw writes must match, since comparisons are textual. */
+export function sqliteDate(d: Date): string {
+  return d.toISOString().replace('Z', '+00:00');
+}
+
+/** A DateTime column as read raw: ISO text on SQLite, a Date on PostgreSQL (through Prisma). */
+export function dateOf(v: unknown): Date {
+  if (v instanceof Date) return v;
+  if (typeof v === 'string') return new Date(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v));
+  throw new Error(`not a date: ${String(v)}`);
+}
+
+export function dateOrNull(v: unknown): Date | null {
+  return v === null || v === undefined ? null : dateOf(v);
+}
+
+function sqliteParam(v: SqlValue): string | number | bigint | null {
+  if (v instanceof Date) return sqliteDate(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+/** Prepared statements, kept per connection: preparing costs as much as running a small one. */
+class StatementCache {
+  private readonly cache = new Map<string, Database.Statement>();
+  constructor(private readonly db: Database.Database) {}
+  get(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      // The adapter turns safe integers on for the connection; plain numbers suit our columns.
+      if (s.reader) s.safeIntegers(false);
+      if (this.cache.size > 500) this.cache.clear();
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+}
+
+/** A better-sqlite3 connection as a runner. Writes are only safe inside a transaction that owns it. */
+export function sqliteRunner(db: Database.Database): SqlRunner {
+  const statements = new StatementCache(db);
+  return {
+    provider: 'sqlite',
+    all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      const s = statements.get(sql);
+      return Promise.resolve((s.reader ? s.all(...params.map(sqliteParam)) : (s.run(...params.map(sqliteParam)), [])) as T[]);
+    },
+    run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+      return Promise.resolve(statements.get(sql).run(...params.map(sqliteParam)).changes);
+    },
+  };
+}
+
+/** `?` → `$1, $2…` (our SQL has no `?` inside literals). */
+export function numbered(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+/**
+ * Through a Prisma client or transaction: PostgreSQL always (its pool and its transactions), and
+ * SQLite before the connection is known (placeholders stay `?` there).
+ */
+export function prismaRunner(client: Pick<Tx, '$queryRawUnsafe' | '$executeRawUnsafe'>, provider: 'sqlite' | 'postgresql'): SqlRunner {
+  const text = provider === 'postgresql' ? numbered : (sql: string): string => sql;
+  return {
+    provider,
+    all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      return client.$queryRawUnsafe<T[]>(text(sql), ...params);
+    },
+    run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+      return client.$executeRawUnsafe(text(sql), ...params);
+    },
+  };
+}
+
+/** `(?, ?, ?), (?, ?, ?)` for a multi-row INSERT of `rows` rows of `columns` values. */
+export function valuesList(rows: number, columns: number): string {
+  const one = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+  return Array.from({ length: rows }, () => one).join(', ');
+}
+
+/** `?, ?, ?` for an IN list. */
+export function inList(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
