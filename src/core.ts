@@ -24,14 +24,20 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export async function startCore(config: Config, logger: Logger, opts: { clock?: () => Date } = {}): Promise<Core> {
+export interface CoreOptions {
+  clock?: () => Date;
+  /** Scheduler tuning (tests and benchmarks): poll interval and lease. */
+  scheduler?: { pollMs?: number; leaseMs?: number };
+}
+
+export async function startCore(config: Config, logger: Logger, opts: CoreOptions = {}): Promise<Core> {
   const { applied } = await migrate(config.DATABASE_URL);
   if (applied.length) logger.info({ applied }, 'database migrations applied');
   const store = Store.open(config.DATABASE_URL);
   await ensureBootstrapAdmins(store, config.BOOTSTRAP_ADMINS, logger);
   await ensureDefaultPolicies(store, logger);
   const clock = opts.clock ?? (() => new Date());
-  const scheduler = new Scheduler({ store, logger, clock });
+  const scheduler = new Scheduler({ store, logger, clock, ...opts.scheduler });
   const outbox = createOutbox((spec, tx) => scheduler.enqueue(spec, tx), clock, () => scheduler.wake());
   const rosterJobs = registerRosterJobs(scheduler, { store, outbox });
   // A handoff job lost to a failure must not end a roster's handoffs: re-plan at every start.

@@ -26,11 +26,13 @@ export interface RunningServer {
 export interface ServerOptions {
   logger?: Logger;
   clock?: () => Date;
+  /** Scheduler tuning (tests and benchmarks): poll interval and lease. */
+  scheduler?: { pollMs?: number; leaseMs?: number };
 }
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const core = await startCore(config, logger, opts.clock ? { clock: opts.clock } : {});
+  const core = await startCore(config, logger, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.scheduler ? { scheduler: opts.scheduler } : {}) });
   const app = express();
   app.disable('x-powered-by');
 
@@ -98,14 +100,23 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const sms = config.SMS_WEBHOOK_URL && config.SMS_FROM ? new SmsNotifier({ url: config.SMS_WEBHOOK_URL, from: config.SMS_FROM }) : undefined;
   const email = config.SMTP_URL ? new EmailNotifier({ url: config.SMTP_URL, ...(config.EMAIL_FROM ? { from: config.EMAIL_FROM } : {}) }) : undefined;
   registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, channels: { chat, ...(sms ? { sms } : {}), ...(email ? { email } : {}) } });
-  core.scheduler.start();
-
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
-  const server: http.Server = await new Promise((resolve, reject) => {
-    // Unauthenticated Teams (the Emulator) must not be reachable from other hosts.
-    const s = app.listen(config.PORT, anonymousTeams ? '127.0.0.1' : '0.0.0.0', () => resolve(s));
-    s.on('error', reject);
-  });
+  let server: http.Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      // Unauthenticated Teams (the Emulator) must not be reachable from other hosts.
+      const s = app.listen(config.PORT, anonymousTeams ? '127.0.0.1' : '0.0.0.0', () => resolve(s));
+      s.on('error', reject);
+    });
+  } catch (err) {
+    // Nothing may keep running for a server that did not start (the port was taken…).
+    sms?.close();
+    email?.close();
+    await core.close();
+    throw err;
+  }
+  // Only once the server is up: a failed start leaves no scheduler claiming jobs.
+  core.scheduler.start();
   // Bolt's HTTP receiver has no server of its own here; Socket Mode connects out.
   if (slack) await slack.start();
   const port = (server.address() as AddressInfo).port;

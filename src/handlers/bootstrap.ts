@@ -16,6 +16,8 @@ export async function ensureBootstrapAdmins(store: Store, specs: readonly string
     // config.ts validated every entry; this only guards direct callers.
     if (!identity) throw new Error(`BOOTSTRAP_ADMINS: "${spec}" is not slack:TEAM:USER, teams:<object id> or console:<handle>`);
     await store.change(systemMeta('bootstrap'), async (w) => {
+      // Replicas starting together: one at a time, so the second finds what the first made.
+      if (store.provider === 'postgresql') await w.tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext('duty-desk:bootstrap'))`);
       let existing =
         identity.platform === 'console'
           ? await store.members.byHandle(identity.externalId.toLowerCase(), w.tx)
@@ -50,7 +52,9 @@ export async function ensureBootstrapAdmins(store: Store, specs: readonly string
 /** The console's default operator: the person at the server's terminal, an admin. */
 export async function ensureConsoleMember(store: Store): Promise<void> {
   if (await store.members.byHandle(CONSOLE_HANDLE)) return;
-  await store.change(systemMeta('bootstrap'), (w) =>
-    store.members.create(w, { handle: CONSOLE_HANDLE, displayName: 'Console operator', roles: ['admin'] }, null),
-  );
+  await store.change(systemMeta('bootstrap'), async (w) => {
+    if (store.provider === 'postgresql') await w.tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext('duty-desk:bootstrap'))`);
+    if (await store.members.byHandle(CONSOLE_HANDLE, w.tx)) return;
+    await store.members.create(w, { handle: CONSOLE_HANDLE, displayName: 'Console operator', roles: ['admin'] }, null);
+  });
 }

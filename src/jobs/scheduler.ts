@@ -29,7 +29,7 @@ export interface JobSpec {
  * recorded. Outcomes are written in batches (one transaction for many jobs), which is what lets
  * a burst of thousands of jobs through in seconds.
  */
-export type Effects = (tx: Tx, sql: SqlRunner) => Promise<void>;
+export type Effects = (sql: SqlRunner) => Promise<void>;
 
 export type JobOutcome =
   | { status: 'done'; result?: unknown; effects?: Effects }
@@ -536,7 +536,7 @@ export class Scheduler {
       while (this.finishing.length) {
         const items = this.finishing.splice(0, FLUSH_BATCH);
         try {
-          await this.store.transaction((tx) => this.write(tx, items, true));
+          await this.store.sqlTransaction((sql) => this.write(sql, items, true));
         } catch (err) {
           // One bad effect must not cost the others their outcome: write them one by one.
           this.log.warn({ err, count: items.length }, 'writing a batch of job outcomes failed; writing them one by one');
@@ -553,12 +553,11 @@ export class Scheduler {
   }
 
   /** The outcomes (with their effects when `withEffects`) in one transaction. */
-  private async write(tx: Tx, items: Finishing[], withEffects: boolean): Promise<void> {
+  private async write(sql: SqlRunner, items: Finishing[], withEffects: boolean): Promise<void> {
     const now = this.clock();
-    const sql = this.store.sqlIn(tx);
     const plainDone: Finishing[] = [];
     for (const item of items) {
-      if (withEffects && item.effects) await item.effects(tx, sql);
+      if (withEffects && item.effects) await item.effects(sql);
       if (item.f.status === 'done' && item.f.result === undefined) {
         plainDone.push(item);
         continue;
@@ -595,7 +594,7 @@ export class Scheduler {
 
   private async writeAlone(item: Finishing): Promise<void> {
     try {
-      await this.store.transaction((tx) => this.write(tx, [item], true));
+      await this.store.sqlTransaction((sql) => this.write(sql, [item], true));
       return;
     } catch (err) {
       item.log.error({ err }, 'recording the effects of a job failed');
@@ -607,7 +606,7 @@ export class Scheduler {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.store.transaction((tx) => this.write(tx, [item], false));
+        await this.store.sqlTransaction((sql) => this.write(sql, [item], false));
         return;
       } catch (err) {
         if (attempt >= 3) {

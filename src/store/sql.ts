@@ -4,6 +4,7 @@
 //
 // SQL is written with `?` placeholders and quoted identifiers, valid on SQLite and PostgreSQL.
 import type Database from 'better-sqlite3';
+import pg from 'pg';
 import type { Tx } from './client';
 
 export type SqlValue = string | number | bigint | boolean | null | Date;
@@ -103,4 +104,38 @@ export function valuesList(rows: number, columns: number): string {
 /** `?, ?, ?` for an IN list. */
 export function inList(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
+}
+
+/**
+ * Prisma's DateTime is `timestamp(3)` (no zone) holding UTC: send and read it as UTC whatever
+ * the process's zone (node-pg would use the local one).
+ */
+function pgParam(v: SqlValue): unknown {
+  if (v instanceof Date) return v.toISOString().replace('T', ' ').replace('Z', '');
+  return v;
+}
+
+const TIMESTAMP = 1114;
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMP) return (s: string): Date => new Date(`${s.replace(' ', 'T')}Z`);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/** Our own small pool for the hot paths: node-pg costs a fraction of a Prisma call. */
+export function pgPool(url: string, max = 10): pg.Pool {
+  return new pg.Pool({ connectionString: url, max, types: pgTypes as pg.CustomTypesConfig });
+}
+
+export function pgRunner(client: pg.Pool | pg.PoolClient): SqlRunner {
+  return {
+    provider: 'postgresql',
+    async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      return (await client.query(numbered(sql), params.map(pgParam))).rows as T[];
+    },
+    async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+      return (await client.query(numbered(sql), params.map(pgParam))).rowCount ?? 0;
+    },
+  };
 }

@@ -3,7 +3,8 @@
 import type { Platform } from '../domain/invocation';
 import type { Provider } from './migrate';
 import { createPrisma, type Clients, type Db, type Tx } from './client';
-import { prismaRunner, sqliteRunner, type SqlRunner } from './sql';
+import type pg from 'pg';
+import { pgPool, pgRunner, prismaRunner, sqliteRunner, type SqlRunner } from './sql';
 import { AuditRepository, type AuditMeta } from './audit.repository';
 import { MemberRepository } from './member.repository';
 import { ConversationRepository } from './conversation.repository';
@@ -33,7 +34,11 @@ export class Store {
   private readonly rawRead: { db?: unknown; runner?: SqlRunner } = {};
   private readonly rawWrite: { db?: unknown; runner?: SqlRunner } = {};
 
-  constructor(clients: Clients) {
+  private readonly url: string | undefined;
+  private pool: pg.Pool | undefined;
+
+  constructor(clients: Clients, url?: string) {
+    this.url = url;
     this.raw = clients.raw;
     this.provider = clients.provider;
     this.db = clients.read;
@@ -46,7 +51,7 @@ export class Store {
   }
 
   static open(url: string): Store {
-    return new Store(createPrisma(url));
+    return new Store(createPrisma(url), url);
   }
 
   /** A write transaction without an audit entry: for bookkeeping that is not user data. */
@@ -75,6 +80,8 @@ export class Store {
    * read-only and never in a transaction); PostgreSQL: through Prisma's pool.
    */
   sqlRead(): SqlRunner {
+    const pool = this.pgPool();
+    if (pool) return pgRunner(pool);
     const db = this.raw?.read;
     if (!db) return prismaRunner(this.db, this.provider);
     if (this.rawRead.db !== db) Object.assign(this.rawRead, { db, runner: sqliteRunner(db) });
@@ -92,12 +99,42 @@ export class Store {
     return this.rawWrite.runner as SqlRunner;
   }
 
+  private pgPool(): pg.Pool | undefined {
+    if (this.provider !== 'postgresql' || !this.url) return undefined;
+    this.pool ??= pgPool(this.url);
+    return this.pool;
+  }
+
+  /**
+   * A write transaction in plain SQL (the hot paths). SQLite: a transaction of the write
+   * connection, as transaction() takes; PostgreSQL: our own pool's connection.
+   */
+  async sqlTransaction<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
+    const pool = this.pgPool();
+    if (!pool) return this.transaction((tx) => fn(this.sqlIn(tx)));
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(pgRunner(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Cheap round trip for /healthz. */
   async ping(): Promise<void> {
     await this.db.$queryRawUnsafe('SELECT 1');
   }
 
   async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
     await this.db.$disconnect();
     if (this.writer !== this.db) await this.writer.$disconnect();
   }

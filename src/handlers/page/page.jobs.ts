@@ -15,7 +15,6 @@ import { onDutyAt } from '../../domain/rotation';
 import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
 import type { ChatCopy, DeliveryResult, MessageUpdater, Notifier } from '../../notify/types';
-import type { Tx } from '../../store/client';
 import type { MemberName } from '../../store/member.repository';
 import { pagesSql, type NewNotification, type NotificationRecord, type PageEventRecord, type PageRecord } from '../../store/page.repository';
 import { MemberRepository } from '../../store/member.repository';
@@ -146,7 +145,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     const why = [...nobody, ...unreachable];
     return {
       status: 'done',
-      effects: async (_tx, sql) => {
+      effects: async (sql) => {
         await pagesSql.addNotifications(sql, sends);
         await scheduler.enqueueIn(sql, sends.map((s) => ({ kind: PAGE_SEND_JOB, key: s.key, dueAt: new Date(s.dueAt), payload: { key: s.key } })));
         await event(sql, page, { at: now, type: reached.length ? 'step' : 'unreachable', memberId: null, channel: null, text: `${label}: ${who}${why.length ? ` (${why.join('; ')})` : ''}` });
@@ -184,7 +183,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       const at = ctx.now.getTime();
       if (!page || page.status !== 'triggered' || page.version !== n.version) {
         const reason = page ? `page ${page.status} before this was due` : 'page gone';
-        return { status: 'done', result: { skipped: reason }, effects: async (_tx, sql) => void (await pagesSql.finishNotification(sql, n.key, { status: 'skipped', at, error: reason })) };
+        return { status: 'done', result: { skipped: reason }, effects: async (sql) => void (await pagesSql.finishNotification(sql, n.key, { status: 'skipped', at, error: reason })) };
       }
       const member = (await MemberRepository.namesVia(read, [n.memberId])).get(n.memberId);
       const name = member?.displayName ?? 'a removed member';
@@ -194,7 +193,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
         const how = channelLabel(n, copy);
         return {
           status: 'done',
-          effects: async (_tx, sql) => {
+          effects: async (sql) => {
             await pagesSql.finishNotification(sql, n.key, { status: 'sent', at, providerId: r.providerId ?? null, platform: copy?.platform ?? null, conversation: copy?.conversation ?? null, messageId: copy?.messageId ?? null });
             await event(sql, page, { at, type: 'sent', memberId: n.memberId, channel: copy?.platform ?? n.method, text: `${how} to ${name}` });
             // Answered while this was in flight: the refresh ran without this copy, so go again.
@@ -214,7 +213,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       return {
         status: 'failed',
         error: r.error,
-        effects: async (_tx, sql) => {
+        effects: async (sql) => {
           await pagesSql.finishNotification(sql, n.key, { status: r.unknownOutcome ? 'unknown' : 'failed', at, error: r.error });
           await event(sql, page, { at, type: r.unknownOutcome ? 'unknown' : 'failed', memberId: n.memberId, channel: n.method, text: `${how} to ${name} ${r.unknownOutcome ? 'may not have arrived' : 'failed'}: ${r.error}` });
         },
@@ -282,10 +281,10 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
         if (!copy) return { status: 'done' };
         return {
           status: 'done',
-          effects: async (tx: Tx) => {
-            await store.pages.setChannelMessage(tx, page.id, JSON.stringify(copy));
+          effects: async (sql) => {
+            await sql.run(`UPDATE "Page" SET "channelMessage" = ? WHERE "id" = ?`, [JSON.stringify(copy), page.id]);
             // Timeline posts waiting for this root go now rather than at their next retry.
-            await tx.job.updateMany({ where: { idempotencyKey: { startsWith: `page:${page.id}:thread:` }, status: 'pending' }, data: { dueAt: ctx.now } });
+            await sql.run(`UPDATE "Job" SET "dueAt" = ? WHERE "idempotencyKey" LIKE ? AND "status" = 'pending'`, [ctx.now, `page:${page.id}:thread:%`]);
           },
         };
       }
