@@ -10,7 +10,7 @@ import { Prisma, type Job } from '../generated/prisma-sqlite/client';
 import type { Logger } from '../logger';
 import type { Tx } from '../store/client';
 import { newId } from '../store/ids';
-import { dateOf, dateOrNull, inList, valuesList, type SqlRunner } from '../store/sql';
+import { dateOf, dateOrNull, immediateBatch, inList, PgBatch, valuesList, type SqlBatch, type SqlValue } from '../store/sql';
 import type { Store } from '../store/store';
 import { backoffMs } from './backoff';
 
@@ -29,7 +29,7 @@ export interface JobSpec {
  * recorded. Outcomes are written in batches (one transaction for many jobs), which is what lets
  * a burst of thousands of jobs through in seconds.
  */
-export type Effects = (sql: SqlRunner) => Promise<void>;
+export type Effects = (sql: SqlBatch) => void | Promise<void>;
 
 export type JobOutcome =
   | { status: 'done'; result?: unknown; effects?: Effects }
@@ -245,23 +245,18 @@ export class Scheduler {
   }
 
   /**
-   * enqueue() for many jobs in one statement, inside a transaction's plain-SQL runner (job
-   * effects). Same idempotency: existing keys are left alone. Returns how many were new.
+   * enqueue() for many jobs in one statement, in a job's effects. Same idempotency: existing
+   * keys are left alone.
    */
-  async enqueueIn(sql: SqlRunner, specs: readonly JobSpec[]): Promise<number> {
-    if (!specs.length) return 0;
+  enqueueIn(sql: SqlBatch, specs: readonly JobSpec[]): void {
+    if (!specs.length) return;
     const createdAt = this.clock();
-    let inserted = 0;
     // SQLite allows 32766 parameters a statement; 7 a row.
     for (let i = 0; i < specs.length; i += 1000) {
       const chunk = specs.slice(i, i + 1000);
       const params = chunk.flatMap((spec) => [newId(), spec.kind, spec.key, json(spec.payload), spec.dueAt, 'pending', createdAt]);
-      inserted += await sql.run(
-        `INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt") VALUES ${valuesList(chunk.length, 7)} ON CONFLICT ("idempotencyKey") DO NOTHING`,
-        params,
-      );
+      sql.add(`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt") VALUES ${valuesList(chunk.length, 7)} ON CONFLICT ("idempotencyKey") DO NOTHING`, params);
     }
-    return inserted;
   }
 
   /** pending → cancelled. False when there is no pending job with this key (already ran, running, unknown). */
@@ -536,7 +531,7 @@ export class Scheduler {
       while (this.finishing.length) {
         const items = this.finishing.splice(0, FLUSH_BATCH);
         try {
-          await this.store.sqlTransaction((sql) => this.write(sql, items, true));
+          await this.write(items, true);
         } catch (err) {
           // One bad effect must not cost the others their outcome: write them one by one.
           this.log.warn({ err, count: items.length }, 'writing a batch of job outcomes failed; writing them one by one');
@@ -552,49 +547,63 @@ export class Scheduler {
     }
   }
 
-  /** The outcomes (with their effects when `withEffects`) in one transaction. */
-  private async write(sql: SqlRunner, items: Finishing[], withEffects: boolean): Promise<void> {
+  /** The outcome's statement, fenced on this worker's claim; it returns the job's id when it applied. */
+  private outcomeStatement(item: Finishing, now: Date): { sql: string; params: SqlValue[] } {
+    const f = item.f;
+    const set =
+      f.status === 'done'
+        ? { sql: `"status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = ?`, params: [now, f.result === undefined ? null : json(f.result)] }
+        : f.status === 'pending'
+          ? { sql: `"status" = 'pending', "dueAt" = ?, "lockedUntil" = NULL, "lockedBy" = NULL, "lastError" = ?`, params: [f.dueAt, f.error] }
+          : { sql: `"status" = 'failed', "finishedAt" = ?, "lockedUntil" = NULL, "lastError" = ?`, params: [now, f.error] };
+    return {
+      sql: `UPDATE "Job" SET ${set.sql} WHERE "id" = ? AND "status" = 'running' AND "lockedBy" = ? AND "attempts" = ? RETURNING "id"`,
+      params: [...set.params, item.row.id, this.workerId, item.row.attempts],
+    };
+  }
+
+  /**
+   * The outcomes (with their effects when `withEffects`) in one transaction. The common "done"
+   * goes in one statement per chunk: a job of ours is never claimed again while it runs (claims
+   * skip `active`), so id and worker fence it as well as the attempt count would.
+   */
+  private async write(items: Finishing[], withEffects: boolean): Promise<void> {
     const now = this.clock();
-    const plainDone: Finishing[] = [];
-    for (const item of items) {
-      if (withEffects && item.effects) await item.effects(sql);
-      if (item.f.status === 'done' && item.f.result === undefined) {
-        plainDone.push(item);
-        continue;
-      }
-      const f = item.f;
-      const set =
-        f.status === 'done'
-          ? { sql: `"status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = ?`, params: [now, f.result === undefined ? null : json(f.result)] }
-          : f.status === 'pending'
-            ? { sql: `"status" = 'pending', "dueAt" = ?, "lockedUntil" = NULL, "lockedBy" = NULL, "lastError" = ?`, params: [f.dueAt, f.error] }
-            : { sql: `"status" = 'failed', "finishedAt" = ?, "lockedUntil" = NULL, "lastError" = ?`, params: [now, f.error] };
-      const count = await sql.run(`UPDATE "Job" SET ${set.sql} WHERE "id" = ? AND "status" = 'running' AND "lockedBy" = ? AND "attempts" = ?`, [
-        ...set.params,
-        item.row.id,
-        this.workerId,
-        item.row.attempts,
-      ]);
-      if (count === 0) item.log.warn({ outcome: item.f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
+    const statements: { sql: string; params: SqlValue[] }[] = [];
+    const plainDone = items.filter((i) => i.f.status === 'done' && i.f.result === undefined);
+    for (const i of items) if (!plainDone.includes(i)) statements.push(this.outcomeStatement(i, now));
+    for (let k = 0; k < plainDone.length; k += 500) {
+      const chunk = plainDone.slice(k, k + 500);
+      statements.push({
+        sql: `UPDATE "Job" SET "status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = NULL WHERE "status" = 'running' AND "lockedBy" = ? AND "id" IN (${inList(chunk.length)}) RETURNING "id"`,
+        params: [now, this.workerId, ...chunk.map((c) => c.row.id)],
+      });
     }
-    // The common case in one statement per chunk. A job of ours is never claimed again while it
-    // runs (claims skip `active`), so id and worker fence it as well as the attempt count would.
-    for (let i = 0; i < plainDone.length; i += 500) {
-      const chunk = plainDone.slice(i, i + 500);
-      const written = await sql.all<{ id: string }>(
-        `UPDATE "Job" SET "status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = NULL WHERE "status" = 'running' AND "lockedBy" = ? AND "id" IN (${inList(chunk.length)}) RETURNING "id"`,
-        [now, this.workerId, ...chunk.map((c) => c.row.id)],
-      );
-      if (written.length !== chunk.length) {
-        const got = new Set(written.map((w) => w.id));
-        for (const c of chunk) if (!got.has(c.row.id)) c.log.warn({ outcome: 'done' }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
-      }
+    let written: Set<string>;
+    if (this.store.provider === 'postgresql') {
+      // One round trip for the lot: effects and outcomes as one multi-statement transaction.
+      const batch = new PgBatch();
+      if (withEffects) for (const i of items) if (i.effects) await i.effects(batch);
+      const effects = batch.statements.length;
+      for (const st of statements) batch.add(st.sql, st.params);
+      const results = await this.store.pgBatch(batch.statements);
+      written = new Set(results.slice(effects).flatMap((rows) => rows.map((r) => String(r.id))));
+    } else {
+      written = await this.store.sqlTransaction(async (sql) => {
+        const batch = immediateBatch(sql);
+        if (withEffects) for (const i of items) if (i.effects) await i.effects(batch);
+        await Promise.all(batch.pending);
+        const ids = new Set<string>();
+        for (const st of statements) for (const r of await sql.all<{ id: string }>(st.sql, st.params)) ids.add(String(r.id));
+        return ids;
+      });
     }
+    for (const i of items) if (!written.has(i.row.id)) i.log.warn({ outcome: i.f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
   }
 
   private async writeAlone(item: Finishing): Promise<void> {
     try {
-      await this.store.sqlTransaction((sql) => this.write(sql, [item], true));
+      await this.write([item], true);
       return;
     } catch (err) {
       item.log.error({ err }, 'recording the effects of a job failed');
@@ -606,7 +615,7 @@ export class Scheduler {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.store.sqlTransaction((sql) => this.write(sql, [item], false));
+        await this.write([item], false);
         return;
       } catch (err) {
         if (attempt >= 3) {

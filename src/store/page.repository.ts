@@ -12,7 +12,7 @@ import {
 } from '../domain/escalation';
 import type { Prisma, Page as PageRow, ContactMethod as ContactRow, PageNotification as NotificationRow } from '../generated/prisma-sqlite/client';
 import type { Db, Tx } from './client';
-import { dateOf, dateOrNull, inList, valuesList, type SqlRunner } from './sql';
+import { dateOf, dateOrNull, inList, valuesList, type SqlBatch, type SqlRunner } from './sql';
 import { newId } from './ids';
 import type { Writer } from './store';
 
@@ -225,8 +225,13 @@ export type NewNotification = Omit<NotificationRecord, 'status' | 'doneAt' | 'pl
  */
 export const pagesSql = {
   async page(sql: SqlRunner, id: string): Promise<PageRecord | null> {
-    const rows = await sql.all(`SELECT * FROM "Page" WHERE "id" = ?`, [id]);
-    return rows[0] ? toPage(pageRowOf(rows[0])) : null;
+    return (await pagesSql.pages(sql, [id])).get(id) ?? null;
+  },
+
+  async pages(sql: SqlRunner, ids: string[]): Promise<Map<string, PageRecord>> {
+    if (!ids.length) return new Map();
+    const rows = await sql.all(`SELECT * FROM "Page" WHERE "id" IN (${inList(ids.length)})`, ids);
+    return new Map(rows.map((r) => [String(r.id), toPage(pageRowOf(r))]));
   },
 
   async notification(sql: SqlRunner, key: string): Promise<NotificationRecord | null> {
@@ -247,38 +252,65 @@ export const pagesSql = {
     return out;
   },
 
-  async addNotifications(sql: SqlRunner, rows: readonly NewNotification[]): Promise<void> {
+  addNotifications(sql: SqlBatch, rows: readonly NewNotification[]): void {
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000);
-      await sql.run(
+      sql.add(
         `INSERT INTO "PageNotification" ("key", "pageId", "version", "step", "memberId", "method", "contactId", "address", "status", "dueAt") VALUES ${valuesList(chunk.length, 10)} ON CONFLICT ("key") DO NOTHING`,
         chunk.flatMap((n) => [n.key, n.pageId, n.version, n.step, n.memberId, n.method, n.contactId, n.address, 'pending', new Date(n.dueAt)]),
       );
     }
   },
 
-  async finishNotification(
-    sql: SqlRunner,
+  finishNotification(
+    sql: SqlBatch,
     key: string,
     p: { status: Exclude<NotificationStatus, 'pending'>; at: number; error?: string | null; providerId?: string | null; platform?: 'slack' | 'teams' | null; conversation?: string | null; messageId?: string | null },
-  ): Promise<boolean> {
-    const n = await sql.run(
+  ): void {
+    sql.add(
       `UPDATE "PageNotification" SET "status" = ?, "doneAt" = ?, "error" = ?, "providerId" = ?, "platform" = ?, "conversation" = ?, "messageId" = ? WHERE "key" = ? AND "status" = 'pending'`,
       [p.status, new Date(p.at), p.error ?? null, p.providerId ?? null, p.platform ?? null, p.conversation ?? null, p.messageId ?? null, key],
     );
-    return n === 1;
   },
 
-  async addEvent(sql: SqlRunner, e: Omit<PageEventRecord, 'id'>): Promise<number> {
-    const rows = await sql.all<{ id: number | bigint }>(`INSERT INTO "PageEvent" ("pageId", "at", "type", "memberId", "channel", "text") VALUES (?, ?, ?, ?, ?, ?) RETURNING "id"`, [
-      e.pageId,
-      new Date(e.at),
-      e.type,
-      e.memberId,
-      e.channel,
-      e.text,
-    ]);
-    return Number(rows[0]?.id);
+  addEvent(sql: SqlBatch, e: Omit<PageEventRecord, 'id'>): void {
+    sql.add(`INSERT INTO "PageEvent" ("pageId", "at", "type", "memberId", "channel", "text") VALUES (?, ?, ?, ?, ?, ?)`, [e.pageId, new Date(e.at), e.type, e.memberId, e.channel, e.text]);
+  },
+
+  /** Notifications with their page and their member's name and zone: what sends need, in one read. */
+  async forSend(sql: SqlRunner, keys: string[]): Promise<Map<string, { n: NotificationRecord; page: PageRecord | null; name: string | null; timeZone: string | null }>> {
+    const out = new Map<string, { n: NotificationRecord; page: PageRecord | null; name: string | null; timeZone: string | null }>();
+    if (!keys.length) return out;
+    const rows = await sql.all(
+      `SELECT n."key" AS "n_key", n."pageId" AS "n_pageId", n."version" AS "n_version", n."step" AS "n_step", n."memberId" AS "n_memberId", n."method" AS "n_method",
+              n."contactId" AS "n_contactId", n."address" AS "n_address", n."status" AS "n_status", n."dueAt" AS "n_dueAt", m."displayName" AS "m_name", m."timeZone" AS "m_zone", p.*
+       FROM "PageNotification" n LEFT JOIN "Page" p ON p."id" = n."pageId" LEFT JOIN "Member" m ON m."id" = n."memberId"
+       WHERE n."key" IN (${inList(keys.length)})`,
+      keys,
+    );
+    const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+    for (const r of rows) {
+      const n: NotificationRecord = {
+        key: String(r.n_key),
+        pageId: String(r.n_pageId),
+        version: Number(r.n_version),
+        step: String(r.n_step),
+        memberId: String(r.n_memberId),
+        method: String(r.n_method) as ContactKind,
+        contactId: text(r.n_contactId),
+        address: text(r.n_address),
+        status: String(r.n_status) as NotificationStatus,
+        dueAt: dateOf(r.n_dueAt).getTime(),
+        doneAt: null,
+        platform: null,
+        conversation: null,
+        messageId: null,
+        providerId: null,
+        error: null,
+      };
+      out.set(n.key, { n, page: r.id === null || r.id === undefined ? null : toPage(pageRowOf(r)), name: text(r.m_name), timeZone: text(r.m_zone) });
+    }
+    return out;
   },
 };
 

@@ -126,6 +126,28 @@ export class Store {
     }
   }
 
+  /**
+   * PostgreSQL: statements (values inlined, see sql.ts inlined()) in one transaction and one
+   * round trip. The rows each returned, in order.
+   */
+  async pgBatch(statements: readonly string[]): Promise<Record<string, unknown>[][]> {
+    const pool = this.pgPool();
+    if (!pool) throw new Error('pgBatch is for PostgreSQL');
+    if (!statements.length) return [];
+    const client = await pool.connect();
+    try {
+      const res = (await client.query(`BEGIN;\n${statements.join(';\n')};\nCOMMIT`)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const all = Array.isArray(res) ? res : [res];
+      // Without BEGIN and COMMIT.
+      return all.slice(1, 1 + statements.length).map((r) => r.rows as Record<string, unknown>[]);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Cheap round trip for /healthz. */
   async ping(): Promise<void> {
     await this.db.$queryRawUnsafe('SELECT 1');

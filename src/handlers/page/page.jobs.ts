@@ -19,7 +19,8 @@ import type { MemberName } from '../../store/member.repository';
 import { pagesSql, type NewNotification, type NotificationRecord, type PageEventRecord, type PageRecord } from '../../store/page.repository';
 import { MemberRepository } from '../../store/member.repository';
 import { newId } from '../../store/ids';
-import type { SqlRunner } from '../../store/sql';
+import { BatchLoader } from '../../store/batch-loader';
+import type { SqlBatch } from '../../store/sql';
 import type { Store } from '../../store/store';
 import type { CoreSettings } from '../command';
 import type { Outbox } from '../ports';
@@ -52,7 +53,7 @@ const THREAD_WAIT_ATTEMPTS = 8;
 const stepPayload = z.object({ pageId: z.string(), version: z.number().int(), step: z.string() });
 const sendPayload = z.object({ key: z.string() });
 const pagePayload = z.object({ pageId: z.string() });
-const threadPayload = z.object({ pageId: z.string(), eventId: z.number().int() });
+const threadPayload = z.union([z.object({ pageId: z.string(), at: z.number(), text: z.string() }), z.object({ pageId: z.string(), eventId: z.number().int() })]);
 const codePayload = z.object({ contactId: z.string(), kind: z.enum(['sms', 'email']), address: z.string(), text: z.string() });
 const copySchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string() });
 
@@ -82,6 +83,11 @@ function parseCopy(json: string | null): ChatCopy | null {
 export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): void {
   const { store, logger, settings, channels } = deps;
   const tz = settings.missionTimeZone;
+  // A claim starts many jobs at once: their reads go to the database together.
+  const pageLoader = new BatchLoader((ids: string[]) => pagesSql.pages(store.sqlRead(), ids));
+  const sendLoader = new BatchLoader((keys: string[]) => pagesSql.forSend(store.sqlRead(), keys));
+  const namesLoader = new BatchLoader((ids: string[]) => MemberRepository.namesVia(store.sqlRead(), ids));
+  const contactsLoader = new BatchLoader((ids: string[]) => pagesSql.contactsOf(store.sqlRead(), ids));
 
   /** Member ids a target means at `now`, or why it means nobody. */
   async function membersOf(t: EscalationTarget, now: number): Promise<{ ids: string[]; nobody?: string }> {
@@ -106,8 +112,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     const p = stepPayload.safeParse(job.payload);
     if (!p.success) return invalid(p.error);
     const { pageId, version, step } = p.data;
-    const read = store.sqlRead();
-    const page = await pagesSql.page(read, pageId);
+    const page = (await pageLoader.load(pageId)) ?? null;
     if (!page) return { status: 'done', result: { skipped: 'no such page' } };
     // The fence: acknowledged, resolved or re-escalated since this step was planned.
     if (page.status !== 'triggered' || page.version !== version) return { status: 'done', result: { skipped: page.status } };
@@ -120,7 +125,9 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
 
     const resolved = await Promise.all(def.targets.map((t) => membersOf(t, now)));
     const memberIds = [...new Set(resolved.flatMap((r) => r.ids))];
-    const [names, contacts] = await Promise.all([MemberRepository.namesVia(read, memberIds), pagesSql.contactsOf(read, memberIds)]);
+    const [nameList, contactList] = await Promise.all([Promise.all(memberIds.map((id) => namesLoader.load(id))), Promise.all(memberIds.map((id) => contactsLoader.load(id)))]);
+    const names = new Map(memberIds.flatMap((id, i) => (nameList[i] ? [[id, nameList[i]] as const] : [])));
+    const contacts = new Map(memberIds.map((id, i) => [id, contactList[i] ?? []] as const));
     const active = memberIds.filter((id) => names.get(id) && !names.get(id)?.removedAt);
     const fence = { pageId, version };
     const sends: NewNotification[] = [];
@@ -146,17 +153,17 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     return {
       status: 'done',
       effects: async (sql) => {
-        await pagesSql.addNotifications(sql, sends);
-        await scheduler.enqueueIn(sql, sends.map((s) => ({ kind: PAGE_SEND_JOB, key: s.key, dueAt: new Date(s.dueAt), payload: { key: s.key } })));
-        await event(sql, page, { at: now, type: reached.length ? 'step' : 'unreachable', memberId: null, channel: null, text: `${label}: ${who}${why.length ? ` (${why.join('; ')})` : ''}` });
+        pagesSql.addNotifications(sql, sends);
+        scheduler.enqueueIn(sql, sends.map((s) => ({ kind: PAGE_SEND_JOB, key: s.key, dueAt: new Date(s.dueAt), payload: { key: s.key } })));
+        event(sql, page, { at: now, type: reached.length ? 'step' : 'unreachable', memberId: null, channel: null, text: `${label}: ${who}${why.length ? ` (${why.join('; ')})` : ''}` });
       },
     };
   });
 
   /** addEvent in plain SQL: the timeline entry, and its thread post when the page has a channel. */
-  async function event(sql: SqlRunner, page: Pick<PageRecord, 'id' | 'channel'>, e: Omit<PageEventRecord, 'id' | 'pageId'>): Promise<void> {
-    const id = await pagesSql.addEvent(sql, { ...e, pageId: page.id });
-    if (page.channel) await scheduler.enqueueIn(sql, [{ kind: PAGE_THREAD_JOB, key: `page:${page.id}:thread:${id}`, dueAt: new Date(e.at), payload: { pageId: page.id, eventId: id } }]);
+  function event(sql: SqlBatch, page: Pick<PageRecord, 'id' | 'channel'>, e: Omit<PageEventRecord, 'id' | 'pageId'>): void {
+    pagesSql.addEvent(sql, { ...e, pageId: page.id });
+    if (page.channel) scheduler.enqueueIn(sql, [{ kind: PAGE_THREAD_JOB, key: `page:${page.id}:thread:${newId()}`, dueAt: new Date(e.at), payload: { pageId: page.id, at: e.at, text: e.text } }]);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -175,30 +182,28 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     async (job, ctx) => {
       const p = sendPayload.safeParse(job.payload);
       if (!p.success) return invalid(p.error);
-      const read = store.sqlRead();
-      const n = await pagesSql.notification(read, p.data.key);
-      if (!n) return { status: 'failed', error: `no notification ${p.data.key}` };
+      const found = await sendLoader.load(p.data.key);
+      if (!found) return { status: 'failed', error: `no notification ${p.data.key}` };
+      const { n, page } = found;
       if (n.status !== 'pending') return { status: 'done', result: { skipped: n.status } };
-      const page = await pagesSql.page(read, n.pageId);
       const at = ctx.now.getTime();
       if (!page || page.status !== 'triggered' || page.version !== n.version) {
         const reason = page ? `page ${page.status} before this was due` : 'page gone';
-        return { status: 'done', result: { skipped: reason }, effects: async (sql) => void (await pagesSql.finishNotification(sql, n.key, { status: 'skipped', at, error: reason })) };
+        return { status: 'done', result: { skipped: reason }, effects: (sql) => pagesSql.finishNotification(sql, n.key, { status: 'skipped', at, error: reason }) };
       }
-      const member = (await MemberRepository.namesVia(read, [n.memberId])).get(n.memberId);
-      const name = member?.displayName ?? 'a removed member';
-      const r = await sendOne(n, page, member?.timeZone ?? tz);
+      const name = found.name ?? 'a removed member';
+      const r = await sendOne(n, page, found.timeZone ?? tz);
       if (r.ok) {
         const copy = r.copy ?? null;
         const how = channelLabel(n, copy);
         return {
           status: 'done',
-          effects: async (sql) => {
-            await pagesSql.finishNotification(sql, n.key, { status: 'sent', at, providerId: r.providerId ?? null, platform: copy?.platform ?? null, conversation: copy?.conversation ?? null, messageId: copy?.messageId ?? null });
-            await event(sql, page, { at, type: 'sent', memberId: n.memberId, channel: copy?.platform ?? n.method, text: `${how} to ${name}` });
+          effects: (sql) => {
+            pagesSql.finishNotification(sql, n.key, { status: 'sent', at, providerId: r.providerId ?? null, platform: copy?.platform ?? null, conversation: copy?.conversation ?? null, messageId: copy?.messageId ?? null });
+            event(sql, page, { at, type: 'sent', memberId: n.memberId, channel: copy?.platform ?? n.method, text: `${how} to ${name}` });
             // Answered while this was in flight: the refresh ran without this copy, so go again.
             if (copy) {
-              await sql.run(
+              sql.add(
                 `INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt")
                  SELECT ?, ?, ?, ?, ?, 'pending', ? WHERE EXISTS (SELECT 1 FROM "Page" WHERE "id" = ? AND "version" <> ?)
                  ON CONFLICT ("idempotencyKey") DO NOTHING`,
@@ -213,9 +218,9 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       return {
         status: 'failed',
         error: r.error,
-        effects: async (sql) => {
-          await pagesSql.finishNotification(sql, n.key, { status: r.unknownOutcome ? 'unknown' : 'failed', at, error: r.error });
-          await event(sql, page, { at, type: r.unknownOutcome ? 'unknown' : 'failed', memberId: n.memberId, channel: n.method, text: `${how} to ${name} ${r.unknownOutcome ? 'may not have arrived' : 'failed'}: ${r.error}` });
+        effects: (sql) => {
+          pagesSql.finishNotification(sql, n.key, { status: r.unknownOutcome ? 'unknown' : 'failed', at, error: r.error });
+          event(sql, page, { at, type: r.unknownOutcome ? 'unknown' : 'failed', memberId: n.memberId, channel: n.method, text: `${how} to ${name} ${r.unknownOutcome ? 'may not have arrived' : 'failed'}: ${r.error}` });
         },
       };
     },
@@ -281,10 +286,10 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
         if (!copy) return { status: 'done' };
         return {
           status: 'done',
-          effects: async (sql) => {
-            await sql.run(`UPDATE "Page" SET "channelMessage" = ? WHERE "id" = ?`, [JSON.stringify(copy), page.id]);
+          effects: (sql) => {
+            sql.add(`UPDATE "Page" SET "channelMessage" = ? WHERE "id" = ?`, [JSON.stringify(copy), page.id]);
             // Timeline posts waiting for this root go now rather than at their next retry.
-            await sql.run(`UPDATE "Job" SET "dueAt" = ? WHERE "idempotencyKey" LIKE ? AND "status" = 'pending'`, [ctx.now, `page:${page.id}:thread:%`]);
+            sql.add(`UPDATE "Job" SET "dueAt" = ? WHERE "idempotencyKey" LIKE ? AND "status" = 'pending'`, [ctx.now, `page:${page.id}:thread:%`]);
           },
         };
       }
@@ -306,7 +311,8 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       const root = parseCopy(page.channelMessage);
       // The page's own post goes first; the thread hangs under it.
       if (!root && job.attempts < THREAD_WAIT_ATTEMPTS) return { status: 'retry', afterMs: 500 * job.attempts, error: 'waiting for the page to be posted in the channel' };
-      const e = (await store.pages.events(page.id, 1000)).find((x) => x.id === p.data.eventId);
+      const d = p.data;
+      const e = 'text' in d ? d : (await store.pages.events(page.id, 1000)).find((x) => x.id === d.eventId);
       if (!e) return { status: 'done' };
       const text = `${when(e.at, tz)} · ${e.text}`;
       const r = await channels.chat.send({ kind: 'channel', channel: page.channel, ...(root ? { thread: root.messageId } : {}) }, message({ text, visibility: 'channel', fallback: text }));

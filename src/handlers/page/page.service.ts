@@ -57,7 +57,7 @@ export type RespondResult = { ok: true; page: PageRecord } | { ok: false; error:
 export async function addEvent(deps: Pick<PagingDeps, 'store' | 'outbox'>, tx: Tx, page: Pick<PageRecord, 'id' | 'channel'>, e: Omit<PageEventRecord, 'id' | 'pageId'>): Promise<void> {
   const { store, outbox } = deps;
   const id = await store.pages.addEvent(tx, { ...e, pageId: page.id });
-  if (page.channel) await outbox.schedule(tx, { kind: PAGE_THREAD_JOB, key: `page:${page.id}:thread:${id}`, dueAt: new Date(e.at), payload: { pageId: page.id, eventId: id } });
+  if (page.channel) await outbox.schedule(tx, { kind: PAGE_THREAD_JOB, key: `page:${page.id}:thread:${id}`, dueAt: new Date(e.at), payload: { pageId: page.id, at: e.at, text: e.text } });
 }
 
 /** Prefix of every escalation and delivery job of one escalation version (escalationJobKey's). */
