@@ -186,6 +186,8 @@ export class Scheduler {
   private wakeUp: (() => void) | undefined;
   /** A wake() that came while the loop was busy: the next idle() returns at once. */
   private woken = false;
+  /** When the PostgreSQL lost-job sweep last ran (epoch ms). */
+  private lastSweep = 0;
   /** Outcomes waiting to be written, and the loop writing them. */
   private finishing: Finishing[] = [];
   private flushing: Promise<void> | undefined;
@@ -334,17 +336,26 @@ export class Scheduler {
     // alive here, and must neither be failed as lost nor claimed a second time.
     const mine = [...this.active];
     const postgres = this.store.provider === 'postgresql';
-    const { lost, jobs } = await this.store.transaction(async (tx) => {
-      if (!postgres) {
+    let lost: Awaited<ReturnType<Scheduler['failLost']>> = [];
+    let jobs: Job[];
+    if (postgres) {
+      // The lost-job sweep (rare work, with its hooks in a transaction) at most once a second;
+      // the claim itself is one autocommit statement on our own pool, the busiest query there is.
+      if (atMostOnce.length && now.getTime() - this.lastSweep >= 1000) {
+        this.lastSweep = now.getTime();
+        lost = await this.store.transaction((tx) => this.failLost(tx, now, atMostOnce, mine));
+      }
+      jobs = await this.claimPostgres({ now, until, limit, atMostOnce, mine });
+    } else {
+      ({ lost, jobs } = await this.store.transaction(async (tx) => {
         // Take SQLite's write lock first (a no-op write does): a read first would pin a
         // snapshot, and another process's commit before our write would then fail it
         // ("database is locked") instead of making it wait its turn.
         await this.store.sqlIn(tx).run(`UPDATE "Job" SET "status" = "status" WHERE 0 = 1`);
-      }
-      const lost = atMostOnce.length ? await this.failLost(tx, now, atMostOnce, mine) : [];
-      const jobs = postgres ? await this.claimPostgres(tx, { now, until, limit, atMostOnce, mine }) : await this.claimSqlite(tx, { now, until, limit, atMostOnce, mine });
-      return { lost, jobs };
-    });
+        const lost = atMostOnce.length ? await this.failLost(tx, now, atMostOnce, mine) : [];
+        return { lost, jobs: await this.claimSqlite(tx, { now, until, limit, atMostOnce, mine }) };
+      }));
+    }
     for (const j of lost) {
       this.log.warn({ jobId: j.id, kind: j.kind, key: j.idempotencyKey, lostWorker: j.lockedBy, attempts: j.attempts }, 'job outcome unknown (its worker stopped mid-run); marked failed, not resent');
     }
@@ -397,22 +408,24 @@ export class Scheduler {
    * this instant, and the update takes them. Lost at-most-once jobs are never claimed (should
    * failLost have missed one, e.g. through clock skew between workers, it stays for the next).
    */
-  private async claimPostgres(tx: Tx, { now, until, limit, atMostOnce, mine }: ClaimArgs): Promise<Job[]> {
-    const notAtMostOnce = atMostOnce.length ? Prisma.sql`AND "kind" NOT IN (${Prisma.join(atMostOnce)})` : Prisma.empty;
-    const rows = await tx.$queryRaw<{ id: string }[]>`
-      WITH due AS (
+  private async claimPostgres({ now, until, limit, atMostOnce, mine }: ClaimArgs): Promise<Job[]> {
+    const notAtMostOnce = atMostOnce.length ? ` AND "kind" NOT IN (${inList(atMostOnce.length)})` : '';
+    const notMineSql = mine.length ? ` AND "id" NOT IN (${inList(mine.length)})` : '';
+    const rows = await this.store.sqlAutocommit().all<Record<string, unknown>>(
+      `WITH due AS (
         SELECT "id" FROM "Job"
-        WHERE ("status" = 'pending' AND "dueAt" <= ${now})
-           OR ("status" = 'running' AND "lockedUntil" < ${now} ${notAtMostOnce} ${notMine(mine)})
+        WHERE ("status" = 'pending' AND "dueAt" <= ?)
+           OR ("status" = 'running' AND "lockedUntil" < ?${notAtMostOnce}${notMineSql})
         ORDER BY "dueAt"
-        LIMIT ${limit}
+        LIMIT ?
         FOR UPDATE SKIP LOCKED)
       UPDATE "Job" AS j
-      SET "status" = 'running', "lockedUntil" = ${until}, "lockedBy" = ${this.workerId}, "attempts" = j."attempts" + 1
+      SET "status" = 'running', "lockedUntil" = ?, "lockedBy" = ?, "attempts" = j."attempts" + 1
       FROM due WHERE j."id" = due."id"
-      RETURNING j."id"`;
-    if (!rows.length) return [];
-    return tx.job.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { dueAt: 'asc' } });
+      RETURNING j.*`,
+      [now, now, ...atMostOnce, ...mine, limit, until, this.workerId],
+    );
+    return rows.map(jobOf).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
   }
 
   /**

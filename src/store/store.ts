@@ -99,6 +99,13 @@ export class Store {
     return this.rawWrite.runner as SqlRunner;
   }
 
+  /** PostgreSQL: single statements, each its own transaction, on our pool (the job claim). */
+  sqlAutocommit(): SqlRunner {
+    const pool = this.pgPool();
+    if (!pool) throw new Error('sqlAutocommit is for PostgreSQL');
+    return pgRunner(pool);
+  }
+
   private pgPool(): pg.Pool | undefined {
     if (this.provider !== 'postgresql' || !this.url) return undefined;
     this.pool ??= pgPool(this.url);
