@@ -91,7 +91,17 @@ export function openSqlite(url: string): Database.Database {
   const file = sqlitePath(url);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, { timeout: 10_000 });
-  db.pragma('journal_mode = WAL');
+  // Switching a new file to WAL needs it to itself and does not wait on the busy handler: two
+  // replicas creating the database at once would fail one of them. Wait here instead.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || attempt >= 100) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 + Math.floor(Math.random() * 50));
+    }
+  }
   db.pragma('foreign_keys = ON');
   return db;
 }

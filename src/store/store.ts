@@ -108,7 +108,12 @@ export class Store {
 
   private pgPool(): pg.Pool | undefined {
     if (this.provider !== 'postgresql' || !this.url) return undefined;
-    this.pool ??= pgPool(this.url);
+    if (!this.pool) {
+      this.pool = pgPool(this.url);
+      // An idle connection the server closed (restart, failover) is dropped and the next query
+      // opens another; without a listener the pool's 'error' would crash the process.
+      this.pool.on('error', () => undefined);
+    }
     return this.pool;
   }
 
