@@ -52,6 +52,22 @@ function retryAfterOf(err: Record<string, unknown>): number | undefined {
 }
 
 /**
+ * The connector client's HTTP pipeline retries a POST on 5xx and network errors by itself (the
+ * Azure SDK's default retry policy; the compat layer ignores `noRetryPolicy`): a page could go
+ * out twice before we see a result. Our scheduler owns retries, and knows which are safe.
+ */
+function withoutHiddenRetries(context: TurnContext): void {
+  const key = (context.adapter as { ConnectorClientKey?: symbol }).ConnectorClientKey;
+  const connector: unknown = key ? context.turnState.get(key) : undefined;
+  const pipeline = isRecord(connector) && isRecord(connector.client) ? connector.client.pipeline : undefined;
+  if (isRecord(pipeline) && typeof pipeline.removePolicy === 'function') {
+    for (const name of ['defaultRetryPolicy', 'exponentialRetryPolicy', 'systemErrorRetryPolicy', 'throttlingRetryPolicy']) {
+      (pipeline.removePolicy as (o: { name: string }) => unknown).call(pipeline, { name });
+    }
+  }
+}
+
+/**
  * A connector error as a delivery result; anything unrecognised is thrown on. A connection lost
  * after sending makes a send's outcome unknown; an `idempotent` call (an update) may be repeated.
  */
@@ -157,6 +173,7 @@ export class TeamsNotifier {
     try {
       await this.opts.adapter.continueConversationAsync(this.opts.botAppId, reference, async (context) => {
         ran = true;
+        withoutHiddenRetries(context);
         // Caught here, not by the adapter: its turn-error handler would log the failure as a
         // failed turn and post an apology into the conversation.
         try {
