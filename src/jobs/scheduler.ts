@@ -602,7 +602,8 @@ export class Scheduler {
       const results = await this.store.pgBatch(batch.statements);
       written = new Set(results.slice(effects).flatMap((rows) => rows.map((r) => String(r.id))));
     } else {
-      written = await this.store.sqlTransaction(async (sql) => {
+      written = await this.store.transaction(async (tx) => {
+        const sql = this.store.sqlIn(tx);
         const batch = immediateBatch(sql);
         if (withEffects) for (const i of items) if (i.effects) await i.effects(batch);
         await Promise.all(batch.pending);

@@ -224,21 +224,10 @@ export type NewNotification = Omit<NotificationRecord, 'status' | 'doneAt' | 'pl
  * second, where Prisma's per-call cost would dominate.
  */
 export const pagesSql = {
-  async page(sql: SqlRunner, id: string): Promise<PageRecord | null> {
-    return (await pagesSql.pages(sql, [id])).get(id) ?? null;
-  },
-
   async pages(sql: SqlRunner, ids: string[]): Promise<Map<string, PageRecord>> {
     if (!ids.length) return new Map();
     const rows = await sql.all(`SELECT * FROM "Page" WHERE "id" IN (${inList(ids.length)})`, ids);
     return new Map(rows.map((r) => [String(r.id), toPage(pageRowOf(r))]));
-  },
-
-  async notification(sql: SqlRunner, key: string): Promise<NotificationRecord | null> {
-    const rows = await sql.all(`SELECT * FROM "PageNotification" WHERE "key" = ?`, [key]);
-    const r = rows[0];
-    if (!r) return null;
-    return toNotification({ ...(r as unknown as NotificationRow), version: Number(r.version), dueAt: dateOf(r.dueAt), doneAt: dateOrNull(r.doneAt) });
   },
 
   async contactsOf(sql: SqlRunner, memberIds: string[]): Promise<Map<string, ContactRecord[]>> {
@@ -462,10 +451,6 @@ export class PageRepository {
     return count === 1;
   }
 
-  async setChannelMessage(tx: Tx, pageId: string, messageId: string): Promise<void> {
-    await tx.page.update({ where: { id: pageId }, data: { channelMessage: messageId } });
-  }
-
   async events(pageId: string, limit = 200, client: Db | Tx = this.db): Promise<PageEventRecord[]> {
     const rows = await client.pageEvent.findMany({ where: { pageId }, orderBy: { id: 'asc' }, take: limit });
     return rows.map((r) => ({ id: r.id, pageId: r.pageId, at: r.at.getTime(), type: r.type as PageEventType, memberId: r.memberId, channel: r.channel, text: r.text }));
@@ -486,34 +471,6 @@ export class PageRepository {
     return r ? toNotification(r) : null;
   }
 
-  async addNotifications(tx: Tx, rows: Omit<NotificationRecord, 'status' | 'doneAt' | 'platform' | 'conversation' | 'messageId' | 'providerId' | 'error'>[]): Promise<void> {
-    if (!rows.length) return;
-    await tx.pageNotification.createMany({
-      data: rows.map((n) => ({ key: n.key, pageId: n.pageId, version: n.version, step: n.step, memberId: n.memberId, method: n.method, contactId: n.contactId, address: n.address, dueAt: new Date(n.dueAt) })),
-    });
-  }
-
-  /** Records a notification's outcome; only a pending one changes (an outcome is written once). */
-  async finishNotification(
-    tx: Tx,
-    key: string,
-    patch: { status: Exclude<NotificationStatus, 'pending'>; at: number; error?: string | null; providerId?: string | null; platform?: 'slack' | 'teams' | null; conversation?: string | null; messageId?: string | null },
-  ): Promise<boolean> {
-    const { count } = await tx.pageNotification.updateMany({
-      where: { key, status: 'pending' },
-      data: {
-        status: patch.status,
-        doneAt: new Date(patch.at),
-        error: patch.error ?? null,
-        providerId: patch.providerId ?? null,
-        platform: patch.platform ?? null,
-        conversation: patch.conversation ?? null,
-        messageId: patch.messageId ?? null,
-      },
-    });
-    return count === 1;
-  }
-
   /** Notifications whose send job was cancelled before it started: marked skipped. */
   async skipPending(tx: Tx, keys: string[], at: number, reason: string): Promise<number> {
     if (!keys.length) return 0;
@@ -527,14 +484,6 @@ export class PageRepository {
   async contacts(memberId: string, client: Db | Tx = this.db): Promise<ContactRecord[]> {
     const rows = await client.contactMethod.findMany({ where: { memberId }, orderBy: { position: 'asc' } });
     return rows.map(toContact);
-  }
-
-  async contactsOf(memberIds: string[], client: Db | Tx = this.db): Promise<Map<string, ContactRecord[]>> {
-    const out = new Map<string, ContactRecord[]>(memberIds.map((id) => [id, []]));
-    if (!memberIds.length) return out;
-    const rows = await client.contactMethod.findMany({ where: { memberId: { in: memberIds } }, orderBy: [{ memberId: 'asc' }, { position: 'asc' }] });
-    for (const r of rows) out.get(r.memberId)?.push(toContact(r));
-    return out;
   }
 
   /** Members with a verified SMS method at this number (an inbound SMS names its sender so). */

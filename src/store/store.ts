@@ -118,27 +118,6 @@ export class Store {
   }
 
   /**
-   * A write transaction in plain SQL (the hot paths). SQLite: a transaction of the write
-   * connection, as transaction() takes; PostgreSQL: our own pool's connection.
-   */
-  async sqlTransaction<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
-    const pool = this.pgPool();
-    if (!pool) return this.transaction((tx) => fn(this.sqlIn(tx)));
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await fn(pgRunner(client));
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
-  /**
    * PostgreSQL: statements (values inlined, see sql.ts inlined()) in one transaction and one
    * round trip. The rows each returned, in order.
    */

@@ -20,7 +20,7 @@ import { pagesSql, type NewNotification, type NotificationRecord, type PageEvent
 import { MemberRepository } from '../../store/member.repository';
 import { newId } from '../../store/ids';
 import { BatchLoader } from '../../store/batch-loader';
-import type { SqlBatch } from '../../store/sql';
+import { immediateBatch, type SqlBatch } from '../../store/sql';
 import type { Store } from '../../store/store';
 import type { CoreSettings } from '../command';
 import type { Outbox } from '../ports';
@@ -234,7 +234,9 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
         const n = await store.pages.notification(p.data.key, tx);
         if (!n || n.status !== 'pending') return;
         const at = scheduler.now().getTime();
-        await store.pages.finishNotification(tx, n.key, { status: 'unknown', at, error: 'the worker stopped mid-send; not resent' });
+        const batch = immediateBatch(store.sqlIn(tx));
+        pagesSql.finishNotification(batch, n.key, { status: 'unknown', at, error: 'the worker stopped mid-send; not resent' });
+        await Promise.all(batch.pending);
         const page = await store.pages.page(n.pageId, tx);
         const member = (await store.members.names([n.memberId], tx)).get(n.memberId);
         if (page) await addEvent(deps, tx, page, { at, type: 'unknown', memberId: n.memberId, channel: n.method, text: `${channelLabel(n)} to ${member?.displayName ?? 'a removed member'}: outcome unknown (the sender stopped mid-send); not resent` });
