@@ -10,6 +10,7 @@ import { MemberRepository } from './member.repository';
 import { ConversationRepository } from './conversation.repository';
 import { RosterRepository } from './roster.repository';
 import { PageRepository } from './page.repository';
+import { CaseRepository } from './case.repository';
 
 export type { AuditMeta };
 
@@ -29,6 +30,7 @@ export class Store {
   readonly conversations: ConversationRepository;
   readonly rosters: RosterRepository;
   readonly pages: PageRepository;
+  readonly cases: CaseRepository;
 
   private readonly raw: Clients['raw'];
   private readonly rawRead: { db?: unknown; runner?: SqlRunner } = {};
@@ -48,6 +50,7 @@ export class Store {
     this.conversations = new ConversationRepository(this.db, (fn) => this.transaction(fn));
     this.rosters = new RosterRepository(this.db);
     this.pages = new PageRepository(this.db);
+    this.cases = new CaseRepository(this.db, () => this.sqlRead());
   }
 
   static open(url: string): Store {

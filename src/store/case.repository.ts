@@ -1,0 +1,326 @@
+// Cases, their notes and history, service-level overrides and small settings. Returns plain
+// records; enumerations are strings here and are checked by src/domain/case.ts where they matter.
+import { z } from 'zod/v4';
+import type { Db, Tx } from './client';
+import { newId } from './ids';
+import { PageRepository } from './page.repository';
+import { dateOf, dateOrNull, inList, type SqlRunner, type SqlValue } from './sql';
+
+export interface CaseSubject {
+  subjectName: string;
+  dateOfBirth: string | null;
+  nationality: string | null;
+  passportNumber: string | null;
+  contactDetails: string | null;
+  nokName: string | null;
+  nokRelationship: string | null;
+  nokPhone: string | null;
+  nokEmail: string | null;
+  city: string | null;
+  country: string | null;
+  location: string | null;
+}
+
+export interface CaseRecord extends CaseSubject {
+  id: string;
+  ref: string;
+  year: number;
+  number: number;
+  category: string;
+  priority: string;
+  status: string;
+  version: number;
+  subjectInitials: string;
+  reporter: string;
+  reporterDetail: string | null;
+  summary: string;
+  consent: string;
+  assigneeId: string | null;
+  crisisId: string | null;
+  outcome: string | null;
+  openedAt: Date;
+  openedById: string | null;
+  acknowledgedAt: Date | null;
+  acknowledgedById: string | null;
+  resolvedAt: Date | null;
+  closedAt: Date | null;
+  ackDueAt: Date | null;
+  updateDueAt: Date | null;
+  lastUpdateAt: Date;
+  card: string | null;
+  cardChannel: string | null;
+  updatedAt: Date;
+}
+
+/** The fields that are personal data: never in channel cards, broadcasts or logs. */
+export const PERSONAL_FIELDS = [
+  'subjectName',
+  'dateOfBirth',
+  'nationality',
+  'passportNumber',
+  'contactDetails',
+  'nokName',
+  'nokRelationship',
+  'nokPhone',
+  'nokEmail',
+  'location',
+  'summary',
+] as const satisfies readonly (keyof CaseRecord)[];
+
+export type NewCase = Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'card' | 'cardChannel' | 'updatedAt' | 'acknowledgedAt' | 'acknowledgedById' | 'resolvedAt' | 'closedAt' | 'outcome'>;
+
+export type CasePatch = Partial<Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'openedAt' | 'openedById'>>;
+
+export interface CaseNoteRecord {
+  id: string;
+  caseId: string;
+  authorId: string | null;
+  authorName: string;
+  text: string;
+  createdAt: Date;
+}
+
+export interface CaseEventRecord {
+  id: number;
+  caseId: string;
+  at: Date;
+  byId: string | null;
+  byName: string;
+  type: string;
+  fromValue: string | null;
+  toValue: string | null;
+  text: string | null;
+}
+
+export interface CaseFilter {
+  statuses?: readonly string[];
+  assigneeId?: string;
+  priority?: string;
+  category?: string;
+  crisisId?: string;
+}
+
+/** What a report needs of each case: no personal data. */
+export interface CaseFacts {
+  category: string;
+  priority: string;
+  status: string;
+  openedAt: number;
+  acknowledgedAt: number | null;
+  resolvedAt: number | null;
+  ackDueAt: number | null;
+}
+
+export interface ServiceLevelRow {
+  priority: string;
+  category: string;
+  ack: unknown;
+  updateEveryMs: number | null;
+}
+
+type CaseRow = Omit<CaseRecord, never>;
+
+function toCase(r: CaseRow): CaseRecord {
+  return { ...r };
+}
+
+/** A row read with plain SQL: dates come back as text (SQLite) or Date (PostgreSQL). */
+function caseOfSql(r: Record<string, unknown>): CaseRecord {
+  const s = (k: string): string | null => (r[k] === null || r[k] === undefined ? null : String(r[k]));
+  return {
+    id: String(r.id),
+    ref: String(r.ref),
+    year: Number(r.year),
+    number: Number(r.number),
+    category: String(r.category),
+    priority: String(r.priority),
+    status: String(r.status),
+    version: Number(r.version),
+    subjectName: String(r.subjectName),
+    subjectInitials: String(r.subjectInitials),
+    dateOfBirth: s('dateOfBirth'),
+    nationality: s('nationality'),
+    passportNumber: s('passportNumber'),
+    contactDetails: s('contactDetails'),
+    nokName: s('nokName'),
+    nokRelationship: s('nokRelationship'),
+    nokPhone: s('nokPhone'),
+    nokEmail: s('nokEmail'),
+    city: s('city'),
+    country: s('country'),
+    location: s('location'),
+    reporter: String(r.reporter),
+    reporterDetail: s('reporterDetail'),
+    summary: String(r.summary),
+    consent: String(r.consent),
+    assigneeId: s('assigneeId'),
+    crisisId: s('crisisId'),
+    outcome: s('outcome'),
+    openedAt: dateOf(r.openedAt),
+    openedById: s('openedById'),
+    acknowledgedAt: dateOrNull(r.acknowledgedAt),
+    acknowledgedById: s('acknowledgedById'),
+    resolvedAt: dateOrNull(r.resolvedAt),
+    closedAt: dateOrNull(r.closedAt),
+    ackDueAt: dateOrNull(r.ackDueAt),
+    updateDueAt: dateOrNull(r.updateDueAt),
+    lastUpdateAt: dateOf(r.lastUpdateAt),
+    card: s('card'),
+    cardChannel: s('cardChannel'),
+    updatedAt: dateOf(r.updatedAt),
+  };
+}
+
+function where(f: CaseFilter): { sql: string; params: SqlValue[] } {
+  const parts: string[] = [];
+  const params: SqlValue[] = [];
+  if (f.statuses?.length) {
+    parts.push(`"status" IN (${inList(f.statuses.length)})`);
+    params.push(...f.statuses);
+  }
+  for (const [col, v] of [
+    ['assigneeId', f.assigneeId],
+    ['priority', f.priority],
+    ['category', f.category],
+    ['crisisId', f.crisisId],
+  ] as const) {
+    if (v === undefined) continue;
+    parts.push(`"${col}" = ?`);
+    params.push(v);
+  }
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+const settingValue = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'setting is not JSON' });
+    return z.NEVER;
+  }
+});
+
+export class CaseRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly sqlRead: () => SqlRunner,
+  ) {}
+
+  /** The next gap-free number of a year's sequence, inside the creating transaction. */
+  static nextNumber(tx: Tx, year: number): Promise<number> {
+    return PageRepository.next(tx, `case:${year}`);
+  }
+
+  async create(tx: Tx, c: NewCase & { id?: string; ref: string; year: number; number: number }, now: Date): Promise<CaseRecord> {
+    const row = await tx.case.create({
+      data: { ...c, id: c.id ?? newId(), version: 1, updatedAt: now },
+    });
+    return toCase(row);
+  }
+
+  async byRef(ref: string, client: Db | Tx = this.db): Promise<CaseRecord | null> {
+    const row = await client.case.findUnique({ where: { ref } });
+    return row ? toCase(row) : null;
+  }
+
+  async byId(id: string, client: Db | Tx = this.db): Promise<CaseRecord | null> {
+    const row = await client.case.findUnique({ where: { id } });
+    return row ? toCase(row) : null;
+  }
+
+  /**
+   * Fenced on the version read: null when someone else changed the case in between (the caller
+   * tells the person and shows the current state). Bumps the version.
+   */
+  async save(tx: Tx, id: string, expectedVersion: number, patch: CasePatch, now: Date): Promise<CaseRecord | null> {
+    const { count } = await tx.case.updateMany({ where: { id, version: expectedVersion }, data: { ...patch, version: expectedVersion + 1, updatedAt: now } });
+    if (count !== 1) return null;
+    return this.byId(id, tx);
+  }
+
+  /** Newest first within priority order (P1 first), `limit` rows, and how many match in all. */
+  async list(f: CaseFilter, order: 'priority' | 'newest', limit: number): Promise<{ rows: CaseRecord[]; total: number }> {
+    const sql = this.sqlRead();
+    const w = where(f);
+    const orderBy = order === 'priority' ? `ORDER BY "priority", "openedAt"` : `ORDER BY "openedAt" DESC`;
+    const [rows, count] = await Promise.all([
+      sql.all(`SELECT * FROM "Case" ${w.sql} ${orderBy} LIMIT ?`, [...w.params, limit]),
+      sql.all<{ n: unknown }>(`SELECT COUNT(*) AS "n" FROM "Case" ${w.sql}`, w.params),
+    ]);
+    return { rows: rows.map(caseOfSql), total: Number(count[0]?.n ?? 0) };
+  }
+
+  /** Report inputs for cases opened in [from, to): a few columns, no personal data. */
+  async facts(from: Date, to: Date): Promise<CaseFacts[]> {
+    const rows = await this.sqlRead().all(
+      `SELECT "category", "priority", "status", "openedAt", "acknowledgedAt", "resolvedAt", "ackDueAt" FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ?`,
+      [from, to],
+    );
+    const t = (v: unknown): number | null => (v === null || v === undefined ? null : dateOf(v).getTime());
+    return rows.map((r) => ({
+      category: String(r.category),
+      priority: String(r.priority),
+      status: String(r.status),
+      openedAt: dateOf(r.openedAt).getTime(),
+      acknowledgedAt: t(r.acknowledgedAt),
+      resolvedAt: t(r.resolvedAt),
+      ackDueAt: t(r.ackDueAt),
+    }));
+  }
+
+  async addNote(tx: Tx, n: Omit<CaseNoteRecord, 'id'>): Promise<CaseNoteRecord> {
+    return tx.caseNote.create({ data: { ...n, id: newId() } });
+  }
+
+  async notes(caseId: string, client: Db | Tx = this.db): Promise<CaseNoteRecord[]> {
+    return client.caseNote.findMany({ where: { caseId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+
+  async addEvent(tx: Tx, e: Omit<CaseEventRecord, 'id'>): Promise<void> {
+    await tx.caseEvent.create({ data: e });
+  }
+
+  async events(caseId: string, client: Db | Tx = this.db): Promise<CaseEventRecord[]> {
+    return client.caseEvent.findMany({ where: { caseId }, orderBy: { id: 'asc' } });
+  }
+
+  /** Open cases, for the handoff brief and App Home (most urgent first). */
+  async open(limit: number, assigneeId?: string): Promise<CaseRecord[]> {
+    return (await this.list({ statuses: ['new', 'acknowledged', 'in-progress', 'waiting'], ...(assigneeId ? { assigneeId } : {}) }, 'priority', limit)).rows;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Service levels
+
+  async serviceLevels(client: Db | Tx = this.db): Promise<ServiceLevelRow[]> {
+    const rows = await client.caseServiceLevel.findMany({ orderBy: [{ priority: 'asc' }, { category: 'asc' }] });
+    return rows.map((r) => ({ priority: r.priority, category: r.category, ack: r.ack === null ? null : settingValue.parse(r.ack), updateEveryMs: r.updateEveryMs }));
+  }
+
+  async setServiceLevel(tx: Tx, row: ServiceLevelRow): Promise<void> {
+    const data = { ack: row.ack === null || row.ack === undefined ? null : JSON.stringify(row.ack), updateEveryMs: row.updateEveryMs };
+    await tx.caseServiceLevel.upsert({
+      where: { priority_category: { priority: row.priority, category: row.category } },
+      create: { id: newId(), priority: row.priority, category: row.category, ...data },
+      update: data,
+    });
+  }
+
+  async removeServiceLevel(tx: Tx, priority: string, category: string): Promise<boolean> {
+    const { count } = await tx.caseServiceLevel.deleteMany({ where: { priority, category } });
+    return count > 0;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Settings
+
+  async setting(key: string, client: Db | Tx = this.db): Promise<unknown> {
+    const row = await client.setting.findUnique({ where: { key } });
+    return row ? settingValue.parse(row.value) : undefined;
+  }
+
+  async setSetting(tx: Tx, key: string, value: unknown): Promise<void> {
+    const v = JSON.stringify(value);
+    await tx.setting.upsert({ where: { key }, create: { key, value: v }, update: { value: v } });
+  }
+}
