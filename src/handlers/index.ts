@@ -12,6 +12,7 @@ import { roleGrantCommand, roleListCommand, roleRevokeCommand } from './duty/rol
 import { contactAddCommand, contactEditCommand, contactListCommand, contactRemoveCommand, contactVerifyCommand } from './page/contact.commands';
 import { policyEditCommand, policyListCommand, policyNewCommand, policyRemoveCommand, policyShowCommand } from './page/policy.commands';
 import { pageCommands } from './page/page.commands';
+import { caseCommands } from './case/case.commands';
 import { awayCommand } from './roster/away.command';
 import { calendarCommand, calendarResetCommand } from './roster/calendar';
 import { coverCommand, coverListCommand, coverRemoveCommand } from './roster/cover.commands';
@@ -66,4 +67,5 @@ export const commands: readonly AnyCommand[] = [
   policyShowCommand,
   policyRemoveCommand,
   ...pageCommands,
+  ...caseCommands,
 ];

@@ -43,7 +43,9 @@ export interface CaseRecord extends CaseSubject {
   acknowledgedAt: Date | null;
   acknowledgedById: string | null;
   resolvedAt: Date | null;
+  resolvedById: string | null;
   closedAt: Date | null;
+  closedById: string | null;
   ackDueAt: Date | null;
   updateDueAt: Date | null;
   lastUpdateAt: Date;
@@ -67,7 +69,7 @@ export const PERSONAL_FIELDS = [
   'summary',
 ] as const satisfies readonly (keyof CaseRecord)[];
 
-export type NewCase = Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'card' | 'cardChannel' | 'updatedAt' | 'acknowledgedAt' | 'acknowledgedById' | 'resolvedAt' | 'closedAt' | 'outcome'>;
+export type NewCase = Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'card' | 'cardChannel' | 'updatedAt' | 'acknowledgedAt' | 'acknowledgedById' | 'resolvedAt' | 'resolvedById' | 'closedAt' | 'closedById' | 'outcome'>;
 
 export type CasePatch = Partial<Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'openedAt' | 'openedById'>>;
 
@@ -161,7 +163,9 @@ function caseOfSql(r: Record<string, unknown>): CaseRecord {
     acknowledgedAt: dateOrNull(r.acknowledgedAt),
     acknowledgedById: s('acknowledgedById'),
     resolvedAt: dateOrNull(r.resolvedAt),
+    resolvedById: s('resolvedById'),
     closedAt: dateOrNull(r.closedAt),
+    closedById: s('closedById'),
     ackDueAt: dateOrNull(r.ackDueAt),
     updateDueAt: dateOrNull(r.updateDueAt),
     lastUpdateAt: dateOf(r.lastUpdateAt),
@@ -211,7 +215,7 @@ export class CaseRepository {
     return PageRepository.next(tx, `case:${year}`);
   }
 
-  async create(tx: Tx, c: NewCase & { id?: string; ref: string; year: number; number: number }, now: Date): Promise<CaseRecord> {
+  async create(tx: Tx, c: NewCase & { id?: string; ref: string; year: number; number: number; cardChannel: string | null }, now: Date): Promise<CaseRecord> {
     const row = await tx.case.create({
       data: { ...c, id: c.id ?? newId(), version: 1, updatedAt: now },
     });
