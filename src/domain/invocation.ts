@@ -27,6 +27,8 @@ interface BaseInvocation {
 export interface CommandInvocation extends BaseInvocation {
   kind: 'command';
   text: string;
+  /** Values to start a form with, under what was typed (e.g. "Log as case" fills the summary from the message). */
+  prefill?: Record<string, string>;
 }
 
 /** A submitted form (Slack modal, Teams card, console prompts). */

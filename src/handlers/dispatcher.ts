@@ -213,7 +213,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const r = resolveText(commands, inv.text);
       if (!r.ok) return r.reply;
       command = r.command;
-      args = clean(r.args);
+      args = clean({ ...(inv.prefill ?? {}), ...r.args });
     } else {
       const c = byKey.get(inv.command);
       if (!c) return failure('UNKNOWN_FORM', 'That form belongs to a command that no longer exists; run the command again.');
@@ -237,7 +237,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
     }
 
-    if (inv.kind === 'command' && opensForm(command, args)) return formReply(command, args);
+    // Prefilled values are a start for the person to check, never a submission.
+    if (inv.kind === 'command' && (opensForm(command, args) || (inv.prefill && command.form))) return formReply(command, args);
 
     const input = context !== undefined ? { ...args, context } : args;
     const parsed = command.input.safeParse(input);
