@@ -14,6 +14,7 @@ import { SmsNotifier } from './notify/sms';
 import { createSlackDeliveryClient, registerDelivery, RoutingNotifier, SlackNotifier, TeamsNotifier } from './notify';
 import { createLogger, type Logger } from './logger';
 import { registerPagingJobs } from './handlers/page/page.jobs';
+import { registerCaseJobs } from './handlers/case/case.jobs';
 
 export interface RunningServer {
   url: string;
@@ -100,6 +101,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const sms = config.SMS_WEBHOOK_URL && config.SMS_FROM ? new SmsNotifier({ url: config.SMS_WEBHOOK_URL, from: config.SMS_FROM }) : undefined;
   const email = config.SMTP_URL ? new EmailNotifier({ url: config.SMTP_URL, ...(config.EMAIL_FROM ? { from: config.EMAIL_FROM } : {}) }) : undefined;
   registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, channels: { chat, ...(sms ? { sms } : {}), ...(email ? { email } : {}) } });
+  registerCaseJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, chat });
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   let server: http.Server;
   try {

@@ -13,6 +13,10 @@ import { contactAddCommand, contactEditCommand, contactListCommand, contactRemov
 import { policyEditCommand, policyListCommand, policyNewCommand, policyRemoveCommand, policyShowCommand } from './page/policy.commands';
 import { pageCommands } from './page/page.commands';
 import { caseCommands } from './case/case.commands';
+import { caseAdminCommands } from './case/case-admin.commands';
+import { caseReportCommand } from './case/case-report.command';
+// Registers the open-cases section of the handoff brief.
+import './case/case-brief';
 import { awayCommand } from './roster/away.command';
 import { calendarCommand, calendarResetCommand } from './roster/calendar';
 import { coverCommand, coverListCommand, coverRemoveCommand } from './roster/cover.commands';
@@ -68,4 +72,6 @@ export const commands: readonly AnyCommand[] = [
   policyRemoveCommand,
   ...pageCommands,
   ...caseCommands,
+  caseReportCommand,
+  ...caseAdminCommands,
 ];

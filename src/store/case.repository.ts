@@ -104,6 +104,10 @@ export interface CaseFilter {
 
 /** What a report needs of each case: no personal data. */
 export interface CaseFacts {
+  ref: string;
+  city: string | null;
+  country: string | null;
+  closedAt: number | null;
   category: string;
   priority: string;
   status: string;
@@ -257,11 +261,15 @@ export class CaseRepository {
   /** Report inputs for cases opened in [from, to): a few columns, no personal data. */
   async facts(from: Date, to: Date): Promise<CaseFacts[]> {
     const rows = await this.sqlRead().all(
-      `SELECT "category", "priority", "status", "openedAt", "acknowledgedAt", "resolvedAt", "ackDueAt" FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ?`,
+      `SELECT "ref", "city", "country", "category", "priority", "status", "openedAt", "acknowledgedAt", "resolvedAt", "closedAt", "ackDueAt" FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ? ORDER BY "openedAt"`,
       [from, to],
     );
     const t = (v: unknown): number | null => (v === null || v === undefined ? null : dateOf(v).getTime());
     return rows.map((r) => ({
+      ref: String(r.ref),
+      city: r.city === null || r.city === undefined ? null : String(r.city),
+      country: r.country === null || r.country === undefined ? null : String(r.country),
+      closedAt: t(r.closedAt),
       category: String(r.category),
       priority: String(r.priority),
       status: String(r.status),

@@ -45,7 +45,7 @@ import type { CaseFilter, CaseRecord } from '../../store/case.repository';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { MemberNames, viewerZone } from '../roster/roster-common';
 import { caseCard, caseDetails, caseRow, statusLabel } from './case-view';
-import { addNote, assignCase, openCase, transitionCase, type CaseResult } from './case.service';
+import { addNote, assignCase, openCase, transitionCase, type CaseDeps, type CaseResult } from './case.service';
 
 /** Who works cases. Admins run the desk but see no personal data unless they also hold one of these. */
 export const CASE_ROLES: readonly Role[] = ['officer', 'crisis', 'leader', 'admin'];
@@ -180,7 +180,7 @@ export const caseNewCommand = defineCommand({
       throw new CommandError('INVALID_INPUT', `The case was not saved: ${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, fields);
     }
     const c = await openCase(
-      { store: ctx.store, outbox: ctx.outbox, missionTimeZone: ctx.settings.missionTimeZone },
+      caseDeps(ctx),
       ctx.meta,
       {
         category: input.category,
@@ -342,8 +342,8 @@ export const caseAssignCommand = defineCommand({
   },
 });
 
-function caseDeps(ctx: HandlerContext): { store: HandlerContext['store']; outbox: HandlerContext['outbox']; missionTimeZone: string } {
-  return { store: ctx.store, outbox: ctx.outbox, missionTimeZone: ctx.settings.missionTimeZone };
+function caseDeps(ctx: HandlerContext): CaseDeps {
+  return { store: ctx.store, outbox: ctx.outbox, logger: ctx.logger, missionTimeZone: ctx.settings.missionTimeZone };
 }
 
 export const caseNoteCommand = defineCommand({

@@ -22,8 +22,10 @@ import { message } from '../../domain/reply';
 import { localOf } from '../../domain/zoned';
 import type { Tx } from '../../store/client';
 import { CaseRepository, PERSONAL_FIELDS, type CasePatch, type CaseRecord, type NewCase } from '../../store/case.repository';
-import { newId, type AuditMeta, type Store, type Writer } from '../../store/store';
+import { newId, systemMeta, type AuditMeta, type Store, type Writer } from '../../store/store';
+import type { Logger } from '../../logger';
 import type { Outbox } from '../ports';
+import { respondToPage } from '../page/page.service';
 
 export const CASE_CARD_JOB = 'case-card';
 export const CASE_REFRESH_JOB = 'case-refresh';
@@ -35,6 +37,7 @@ export const CASE_CHANNEL_SETTING = 'case.channel';
 export interface CaseDeps {
   store: Store;
   outbox: Outbox;
+  logger: Logger;
   missionTimeZone: string;
 }
 
@@ -203,10 +206,11 @@ export async function openCase(deps: CaseDeps, meta: AuditMeta, input: OpenCase,
   return created;
 }
 
-/** Where new case cards go: the setting, else the first roster's announcement channel. */
+/** Where new case cards go: the setting, else (never set) the first roster's announcement channel. */
 export async function caseChannel(store: Store, tx?: Tx): Promise<string | null> {
   const set = await store.cases.setting(CASE_CHANNEL_SETTING, tx);
-  if (typeof set === 'string' && set) return set;
+  // Set to '' ("none"): no cards, whatever the rosters say.
+  if (typeof set === 'string') return set || null;
   const rosters = await store.rosters.list(tx);
   return rosters.find((r) => r.channel)?.channel ?? null;
 }
@@ -277,9 +281,26 @@ function updatedNow(level: ServiceLevel, now: Date): CasePatch {
   return { lastUpdateAt: now, updateDueAt: next === null ? null : new Date(next) };
 }
 
+/** The dedup key of the page a late acknowledgement raises: acknowledging the case resolves it. */
+export function ackPageKey(ref: string): string {
+  return `case:${ref}:ack`;
+}
+
+/** Once a case is picked up, the page its missed deadline raised has done its job. */
+async function resolveAckPage(deps: CaseDeps, ref: string, by: Actor, now: Date): Promise<void> {
+  try {
+    const page = await deps.store.pages.openByDedupKey(ackPageKey(ref));
+    if (!page) return;
+    await respondToPage(deps, systemMeta('case-ack'), page.number, by, { kind: 'resolve', note: `case ${ref} acknowledged` }, now, 'case acknowledged');
+  } catch (err) {
+    // The case change stands; the page stays open for someone to resolve by hand.
+    deps.logger.warn({ err, ref }, 'could not resolve the page raised for a late acknowledgement');
+  }
+}
+
 /** Acknowledge, set in-progress/waiting, resolve, close, reopen. */
 export async function transitionCase(deps: CaseDeps, meta: AuditMeta, ref: string, action: CaseAction, by: Actor, now: Date, expectedVersion?: number): Promise<CaseResult> {
-  return change(
+  const r = await change(
     deps,
     meta,
     ref,
@@ -296,6 +317,8 @@ export async function transitionCase(deps: CaseDeps, meta: AuditMeta, ref: strin
     },
     by,
   );
+  if (r.ok && !r.before.acknowledgedAt && r.case.acknowledgedAt) await resolveAckPage(deps, r.case.ref, by, now);
+  return r;
 }
 
 /** Assigns to a member (already checked to hold a case role), or unassigns with null. */

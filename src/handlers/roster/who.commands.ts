@@ -14,7 +14,7 @@ async function dutyAt(store: Store, roster: Roster, t: number) {
   return onDutyAt(plan, overrides, t);
 }
 
-async function describeAt(ctx: HandlerContext, roster: Roster, t: number, names: MemberNames): Promise<ReplyRow> {
+export async function describeAt(ctx: HandlerContext, roster: Roster, t: number, names: MemberNames): Promise<ReplyRow> {
   const on = await dutyAt(ctx.store, roster, t);
   const tz = viewerZone(ctx, roster);
   const who = !on.covered
