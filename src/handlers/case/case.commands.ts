@@ -275,10 +275,13 @@ export const caseListCommand = defineCommand({
   usage: '/case list [mine|open|all|P1..P4|category=…|status=…]',
   allowed: CASE_ROLES,
   rest: 'filter',
-  input: z.strictObject({ filter: z.string().max(200).optional() }),
+  input: z.strictObject({ filter: z.string().max(200).optional(), category: z.string().max(60).optional(), status: z.string().max(60).optional() }),
   async run(ctx, input) {
     const actor = actorOf(ctx);
-    const q = listQuery((input.filter ?? '').split(/\s+/).filter(Boolean), actor.id);
+    const words = (input.filter ?? '').split(/\s+/).filter(Boolean);
+    if (input.category) words.push(`category=${input.category}`);
+    if (input.status) words.push(`status=${input.status}`);
+    const q = listQuery(words, actor.id);
     if (typeof q === 'string') throw new CommandError('INVALID_INPUT', `${q}.`, { filter: q });
     const [{ rows, total }, names] = await Promise.all([ctx.store.cases.list(q.filter, q.order, LIST_LIMIT), MemberNames.load(ctx.store)]);
     const tz = viewerZone(ctx);

@@ -1,6 +1,6 @@
 -- CreateTable
 CREATE TABLE "Case" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "ref" TEXT NOT NULL,
     "year" INTEGER NOT NULL,
     "number" INTEGER NOT NULL,
@@ -28,62 +28,70 @@ CREATE TABLE "Case" (
     "assigneeId" TEXT,
     "crisisId" TEXT,
     "outcome" TEXT,
-    "openedAt" DATETIME NOT NULL,
+    "openedAt" TIMESTAMP(3) NOT NULL,
     "openedById" TEXT,
-    "acknowledgedAt" DATETIME,
+    "acknowledgedAt" TIMESTAMP(3),
     "acknowledgedById" TEXT,
-    "resolvedAt" DATETIME,
+    "resolvedAt" TIMESTAMP(3),
     "resolvedById" TEXT,
-    "closedAt" DATETIME,
+    "closedAt" TIMESTAMP(3),
     "closedById" TEXT,
-    "ackDueAt" DATETIME,
-    "updateDueAt" DATETIME,
-    "lastUpdateAt" DATETIME NOT NULL,
+    "ackDueAt" TIMESTAMP(3),
+    "updateDueAt" TIMESTAMP(3),
+    "lastUpdateAt" TIMESTAMP(3) NOT NULL,
     "card" TEXT,
     "cardChannel" TEXT,
-    "updatedAt" DATETIME NOT NULL
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Case_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "CaseNote" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "caseId" TEXT NOT NULL,
     "authorId" TEXT,
     "authorName" TEXT NOT NULL,
     "text" TEXT NOT NULL,
-    "createdAt" DATETIME NOT NULL,
-    CONSTRAINT "CaseNote_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "createdAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "CaseNote_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "CaseEvent" (
-    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "id" SERIAL NOT NULL,
     "caseId" TEXT NOT NULL,
-    "at" DATETIME NOT NULL,
+    "at" TIMESTAMP(3) NOT NULL,
     "byId" TEXT,
     "byName" TEXT NOT NULL,
     "type" TEXT NOT NULL,
     "fromValue" TEXT,
     "toValue" TEXT,
     "text" TEXT,
-    CONSTRAINT "CaseEvent_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+
+    CONSTRAINT "CaseEvent_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "CaseServiceLevel" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "priority" TEXT NOT NULL,
     "category" TEXT NOT NULL DEFAULT '*',
     "ack" TEXT,
     "updateEveryMs" INTEGER,
-    "updatedAt" DATETIME NOT NULL
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "CaseServiceLevel_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Setting" (
-    "key" TEXT NOT NULL PRIMARY KEY,
+    "key" TEXT NOT NULL,
     "value" TEXT NOT NULL,
-    "updatedAt" DATETIME NOT NULL
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Setting_pkey" PRIMARY KEY ("key")
 );
 
 -- CreateIndex
@@ -97,6 +105,9 @@ CREATE INDEX "Case_assigneeId_status_idx" ON "Case"("assigneeId", "status");
 
 -- CreateIndex
 CREATE INDEX "Case_category_openedAt_idx" ON "Case"("category", "openedAt");
+
+-- CreateIndex
+CREATE INDEX "Case_category_status_priority_openedAt_idx" ON "Case"("category", "status", "priority", "openedAt");
 
 -- CreateIndex
 CREATE INDEX "Case_priority_openedAt_idx" ON "Case"("priority", "openedAt");
@@ -115,4 +126,10 @@ CREATE INDEX "CaseEvent_caseId_at_idx" ON "CaseEvent"("caseId", "at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "CaseServiceLevel_priority_category_key" ON "CaseServiceLevel"("priority", "category");
+
+-- AddForeignKey
+ALTER TABLE "CaseNote" ADD CONSTRAINT "CaseNote_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "CaseEvent" ADD CONSTRAINT "CaseEvent_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 

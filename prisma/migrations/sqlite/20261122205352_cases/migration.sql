@@ -1,6 +1,6 @@
 -- CreateTable
 CREATE TABLE "Case" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "ref" TEXT NOT NULL,
     "year" INTEGER NOT NULL,
     "number" INTEGER NOT NULL,
@@ -28,70 +28,62 @@ CREATE TABLE "Case" (
     "assigneeId" TEXT,
     "crisisId" TEXT,
     "outcome" TEXT,
-    "openedAt" TIMESTAMP(3) NOT NULL,
+    "openedAt" DATETIME NOT NULL,
     "openedById" TEXT,
-    "acknowledgedAt" TIMESTAMP(3),
+    "acknowledgedAt" DATETIME,
     "acknowledgedById" TEXT,
-    "resolvedAt" TIMESTAMP(3),
+    "resolvedAt" DATETIME,
     "resolvedById" TEXT,
-    "closedAt" TIMESTAMP(3),
+    "closedAt" DATETIME,
     "closedById" TEXT,
-    "ackDueAt" TIMESTAMP(3),
-    "updateDueAt" TIMESTAMP(3),
-    "lastUpdateAt" TIMESTAMP(3) NOT NULL,
+    "ackDueAt" DATETIME,
+    "updateDueAt" DATETIME,
+    "lastUpdateAt" DATETIME NOT NULL,
     "card" TEXT,
     "cardChannel" TEXT,
-    "updatedAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "Case_pkey" PRIMARY KEY ("id")
+    "updatedAt" DATETIME NOT NULL
 );
 
 -- CreateTable
 CREATE TABLE "CaseNote" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "caseId" TEXT NOT NULL,
     "authorId" TEXT,
     "authorName" TEXT NOT NULL,
     "text" TEXT NOT NULL,
-    "createdAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "CaseNote_pkey" PRIMARY KEY ("id")
+    "createdAt" DATETIME NOT NULL,
+    CONSTRAINT "CaseNote_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
 CREATE TABLE "CaseEvent" (
-    "id" SERIAL NOT NULL,
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     "caseId" TEXT NOT NULL,
-    "at" TIMESTAMP(3) NOT NULL,
+    "at" DATETIME NOT NULL,
     "byId" TEXT,
     "byName" TEXT NOT NULL,
     "type" TEXT NOT NULL,
     "fromValue" TEXT,
     "toValue" TEXT,
     "text" TEXT,
-
-    CONSTRAINT "CaseEvent_pkey" PRIMARY KEY ("id")
+    CONSTRAINT "CaseEvent_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
 CREATE TABLE "CaseServiceLevel" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "priority" TEXT NOT NULL,
     "category" TEXT NOT NULL DEFAULT '*',
     "ack" TEXT,
     "updateEveryMs" INTEGER,
-    "updatedAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "CaseServiceLevel_pkey" PRIMARY KEY ("id")
+    "updatedAt" DATETIME NOT NULL
 );
 
 -- CreateTable
 CREATE TABLE "Setting" (
-    "key" TEXT NOT NULL,
+    "key" TEXT NOT NULL PRIMARY KEY,
     "value" TEXT NOT NULL,
-    "updatedAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "Setting_pkey" PRIMARY KEY ("key")
+    "updatedAt" DATETIME NOT NULL
 );
 
 -- CreateIndex
@@ -105,6 +97,9 @@ CREATE INDEX "Case_assigneeId_status_idx" ON "Case"("assigneeId", "status");
 
 -- CreateIndex
 CREATE INDEX "Case_category_openedAt_idx" ON "Case"("category", "openedAt");
+
+-- CreateIndex
+CREATE INDEX "Case_category_status_priority_openedAt_idx" ON "Case"("category", "status", "priority", "openedAt");
 
 -- CreateIndex
 CREATE INDEX "Case_priority_openedAt_idx" ON "Case"("priority", "openedAt");
@@ -123,10 +118,4 @@ CREATE INDEX "CaseEvent_caseId_at_idx" ON "CaseEvent"("caseId", "at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "CaseServiceLevel_priority_category_key" ON "CaseServiceLevel"("priority", "category");
-
--- AddForeignKey
-ALTER TABLE "CaseNote" ADD CONSTRAINT "CaseNote_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "CaseEvent" ADD CONSTRAINT "CaseEvent_caseId_fkey" FOREIGN KEY ("caseId") REFERENCES "Case"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
