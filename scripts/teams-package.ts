@@ -37,6 +37,24 @@ export const TEAM_COMMANDS: ManifestCommand[] = [
   { title: 'duty now', description: 'Who is on duty now' },
 ];
 
+/** A message extension command. Only action commands on a message, with a dialog fetched from the bot. */
+export interface ComposeExtensionCommand {
+  id: string;
+  type: 'action';
+  title: string;
+  description: string;
+  context: Array<'message' | 'compose' | 'commandBox'>;
+  fetchTask: boolean;
+}
+
+/**
+ * "Log as case" in a message's "…" menu (More actions): the bot answers composeExtension/fetchTask
+ * with the /case new form and composeExtension/submitAction with the result (src/bot/teams/index.ts).
+ */
+export const COMPOSE_EXTENSION_COMMANDS: ComposeExtensionCommand[] = [
+  { id: 'logAsCase', type: 'action', title: 'Log as case', description: 'Log this message as a consular case', context: ['message'], fetchTask: true },
+];
+
 export interface ManifestOptions {
   /** The Azure Bot's Microsoft App ID (a GUID). */
   botId: string;
@@ -99,6 +117,8 @@ export function buildManifest(opts: ManifestOptions): Manifest {
         ],
       },
     ],
+    // The same bot: a message extension is powered by a bot's messaging endpoint.
+    composeExtensions: [{ botId: opts.botId.toLowerCase(), commands: COMPOSE_EXTENSION_COMMANDS }],
     permissions: ['identity', 'messageTeamMembers'],
     validDomains: domains,
   };
@@ -113,6 +133,27 @@ export function manifestProblems(m: Manifest): string[] {
     for (const c of list.commands) {
       if (c.title.length > 32) problems.push(`command title over 32 characters: ${c.title}`);
       if (c.description.length > 128) problems.push(`command description over 128 characters: ${c.title}`);
+    }
+  }
+  const extensions = (m.composeExtensions ?? []) as Array<{ botId: string; commands: ComposeExtensionCommand[] }>;
+  if (extensions.length > 1) problems.push('more than one compose extension');
+  const botIds = new Set((m.bots as Array<{ botId: string }>).map((b) => b.botId));
+  for (const ext of extensions) {
+    if (!botIds.has(ext.botId)) problems.push(`compose extension bot ${ext.botId} is not the app's bot`);
+    if (ext.commands.length === 0) problems.push('a compose extension has no commands');
+    if (ext.commands.length > 10) problems.push('a compose extension has more than 10 commands');
+    const ids = new Set<string>();
+    for (const c of ext.commands) {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(c.id)) problems.push(`compose extension command id must be 1-64 letters, digits, _ or -: ${c.id}`);
+      if (ids.has(c.id)) problems.push(`compose extension command id used twice: ${c.id}`);
+      ids.add(c.id);
+      if (c.title.length > 32) problems.push(`compose extension command title over 32 characters: ${c.title}`);
+      if (c.description.length > 128) problems.push(`compose extension command description over 128 characters: ${c.title}`);
+      if (c.context.length === 0 || c.context.length > 3 || c.context.some((x) => !['message', 'compose', 'commandBox'].includes(x))) {
+        problems.push(`compose extension command context must be message, compose or commandBox: ${c.title}`);
+      }
+      // Without fetchTask an action command needs static parameters, which these do not have.
+      if (c.type === 'action' && !c.fetchTask) problems.push(`action command without fetchTask needs parameters: ${c.title}`);
     }
   }
   const name = m.name as { short: string; full: string };

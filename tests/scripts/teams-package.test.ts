@@ -29,7 +29,10 @@ describe('Teams app manifest', () => {
     expect(lists.flatMap((l) => l.scopes).sort()).toEqual(['groupChat', 'personal', 'team']);
     expect(lists[0]?.commands.map((c) => c.title)).toEqual(expect.arrayContaining(['duty help', 'duty me', 'duty member list', 'duty now']));
     expect(manifestProblems(m)).toEqual([]);
-    expect(m).not.toHaveProperty('composeExtensions');
+    // The "Log as case" message action, served by the same bot.
+    expect(m.composeExtensions).toEqual([
+      expect.objectContaining({ botId: BOT, commands: [expect.objectContaining({ id: 'logAsCase', type: 'action', context: ['message'], fetchTask: true })] }),
+    ]);
   });
 
   test('without a public address: no valid domains, placeholder HTTPS developer links', () => {

@@ -10,14 +10,23 @@ import {
   type Activity,
   type ConfigurationBotFrameworkAuthenticationOptions,
   type ConversationReference,
+  type TaskModuleTaskInfo,
 } from 'botbuilder';
 import type { Config } from '../../config';
+import { MAX_SUMMARY } from '../../domain/case';
 import type { Caller, Invocation, Origin } from '../../domain/invocation';
-import { failure, type MessageReply, type Reply } from '../../domain/reply';
+import { failure, type FormSpec, type MessageReply, type Reply } from '../../domain/reply';
+import { formatInZone } from '../../domain/time';
 import type { ConversationStore, Dispatcher } from '../../handlers/ports';
 import type { Logger } from '../../logger';
-import { CARD_CONTENT_TYPE, readCardValues, renderFormCard, renderMessageCard, VERB_COMMAND, VERB_FORM, type AdaptiveCard } from './render';
-import { messageText, normalizeUserId, toCommandText } from './text';
+import { CARD_CONTENT_TYPE, readCardValues, renderFormCard, renderMessageCard, truncate, VERB_COMMAND, VERB_FORM, type AdaptiveCard } from './render';
+import { messageText, normalizeUserId, stripHtml, toCommandText } from './text';
+
+/** The message action "Log as case" (composeExtensions in the app manifest, scripts/teams-package.ts). */
+export const LOG_AS_CASE_COMMAND_ID = 'logAsCase';
+/** What it opens: the /case new form, the summary filled in from the message. */
+export const LOG_AS_CASE_COMMAND = '/case new';
+const LOG_AS_CASE_TITLE = 'Log as case';
 
 export interface TeamsDeps {
   config: Config;
@@ -79,12 +88,73 @@ function originOf(a: Activity): Origin {
   return { ...(a.conversation?.id ? { channelId: a.conversation.id } : {}), ...(tenant ? { workspaceId: tenant } : {}) };
 }
 
+function isMessageExtensionInvoke(a: Activity): boolean {
+  return a.type === ActivityTypes.Invoke && typeof a.name === 'string' && a.name.startsWith('composeExtension/');
+}
+
+/** The promise's value, or undefined when it takes longer than `ms` (it still runs). */
+async function within<T>(pending: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function isPersonal(a: Activity): boolean {
   return a.conversation?.conversationType === 'personal';
 }
 
 export function cardFor(reply: Reply): AdaptiveCard {
   return reply.kind === 'form' ? renderFormCard(reply.form) : renderMessageCard(reply);
+}
+
+// ---- task modules (dialogs): no Action.Execute there
+
+/** A form in a task module: submitted with Action.Submit, which Teams sends back as composeExtension/submitAction. */
+export function formTask(form: FormSpec): TaskModuleTaskInfo {
+  return { title: truncate(form.title, 64), card: CardFactory.adaptiveCard(renderFormCard(form, { submit: 'submit' })), width: 'medium', height: 'large' };
+}
+
+/** A message in a task module, without its buttons: they run through Action.Execute, which a dialog does not support. */
+export function messageTask(reply: MessageReply, title = LOG_AS_CASE_TITLE): TaskModuleTaskInfo {
+  const { buttons: _buttons, rows, ...rest } = reply;
+  const bare: MessageReply = { ...rest, ...(rows ? { rows: rows.map(({ buttons: _rowButtons, ...row }) => row) } : {}) };
+  return { title: truncate(title, 64), card: CardFactory.adaptiveCard(renderMessageCard(bare)), width: 'medium', height: 'small' };
+}
+
+/**
+ * The case summary from the message a message action was used on (`value.messagePayload`): who
+ * wrote it and when, its text (HTML → plain), and its link. Empty when the message has no text.
+ */
+export function summaryFromMessagePayload(payload: unknown, timeZone: string): string {
+  if (!isRecord(payload)) return '';
+  const body = isRecord(payload.body) ? payload.body : {};
+  const content = str(body.content) ?? '';
+  // Mentions (<at id="0">Name</at>) keep their name, like any other tag's text.
+  const raw = body.contentType === 'text' ? content : stripHtml(content);
+  const text = raw
+    .split('\n')
+    .map((line) => line.replace(/[ \t\u00a0]+/g, ' ').trim())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  if (text === '') return '';
+  const from = isRecord(payload.from) ? payload.from : {};
+  const user = isRecord(from.user) ? from.user : {};
+  const author = str(user.displayName)?.trim();
+  const created = str(payload.createdDateTime);
+  const at = created !== undefined && !Number.isNaN(Date.parse(created)) ? formatInZone(new Date(created), timeZone) : undefined;
+  const head = ['Message', author ? `from ${author}` : undefined, at ? `at ${at}` : undefined].filter((s): s is string => s !== undefined).join(' ');
+  const link = str(payload.linkToMessage);
+  const linkLine = link !== undefined && /^https:\/\//.test(link) ? `\n\nLink: ${link}` : '';
+  const whole = `${head}:\n${text}${linkLine}`;
+  // The link matters less than the text: it goes first when the whole does not fit.
+  return truncate(Array.from(whole).length <= MAX_SUMMARY ? whole : `${head}:\n${text}`, MAX_SUMMARY);
 }
 
 /**
@@ -196,13 +266,8 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
    */
   async function dispatchWithin(context: TurnContext, inv: Invocation, ms: number): Promise<Reply | undefined> {
     const pending = safeDispatch(context, inv);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), ms);
-    });
-    const first = await Promise.race([pending, late]);
-    clearTimeout(timer);
-    if (first !== 'late') return first;
+    const first = await within(pending, ms);
+    if (first !== undefined) return first;
     const log = turnLog(context);
     const reference = TurnContext.getConversationReference(context.activity);
     log.warn({ ms }, 'reply is slow; it will be posted to the conversation when ready');
@@ -214,6 +279,9 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
 
   async function remember(context: TurnContext): Promise<void> {
     const a = context.activity;
+    // A message action runs in the conversation of the message, which may be a chat the bot is
+    // not part of (a 1:1 between two people looks "personal" too): nothing to keep from it.
+    if (isMessageExtensionInvoke(a)) return;
     const aad = a.from?.aadObjectId;
     // A member's key must lead to their 1:1 chat: a channel reference stored there would make
     // later pages public. Other conversations are kept by conversation id.
@@ -243,6 +311,20 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
       // No 1:1 chat known yet (the app was never opened personally): answer here rather than not at all.
     }
     await context.sendActivity(activityFor(reply));
+  }
+
+  /** Sends a reply to the member's 1:1 chat with the bot; false when that chat is not known (or the send failed). */
+  async function sendPrivately(aadObjectId: string | undefined, reply: Reply, log: Logger): Promise<boolean> {
+    if (!aadObjectId) return false;
+    const reference = await conversations.recall('teams', `member:${normalizeUserId(aadObjectId)}`).catch(() => undefined);
+    if (!isConversationReference(reference)) return false;
+    try {
+      await sendTo(reference, activityFor(reply));
+      return true;
+    } catch (err) {
+      log.warn({ err }, 'could not send the reply to the 1:1 chat');
+      return false;
+    }
   }
 
   async function invokeCard(context: TurnContext, inv: Invocation): Promise<AdaptiveCard> {
@@ -319,6 +401,52 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
     });
   });
 
+  // "Log as case" on a message: the /case new form in a dialog, the summary taken from the message.
+  app.messageExtensions.fetchTask(LOG_AS_CASE_COMMAND_ID, async (context) => {
+    const value = isRecord(context.activity.value) ? context.activity.value : {};
+    const summary = summaryFromMessagePayload(value.messagePayload, config.MISSION_TIMEZONE);
+    const reply = await within(
+      safeDispatch(context, { kind: 'command', ...invocationBase(context), text: LOG_AS_CASE_COMMAND, ...(summary ? { prefill: { summary } } : {}) }),
+      invokeDeadlineMs,
+    );
+    // Too slow: a form posted later would land in the conversation of the message; ask to retry instead.
+    if (!reply) return messageTask(failure('SLOW', 'Duty Desk is slow to answer right now. Please try again in a moment.'));
+    return reply.kind === 'form' ? formTask(reply.form) : messageTask(reply);
+  });
+
+  // The dialog's form submitted: errors go back beside the fields in the dialog; the result goes
+  // to the person's 1:1 chat (it may hold personal data: never to the conversation of the message).
+  app.messageExtensions.submitAction<Record<string, unknown>>(LOG_AS_CASE_COMMAND_ID, async (context, _state, data) => {
+    const command = str(data.command);
+    if (!command) return messageTask(failure('BAD_ACTION', 'This form names no command.'));
+    const ctx = str(data.context);
+    const log = turnLog(context);
+    const aad = context.activity.from?.aadObjectId;
+    const pending = safeDispatch(context, {
+      kind: 'form',
+      ...invocationBase(context),
+      command,
+      values: readCardValues(data),
+      ...(ctx !== undefined ? { context: ctx } : {}),
+    });
+    const reply = await within(pending, invokeDeadlineMs);
+    if (!reply) {
+      log.warn({ ms: invokeDeadlineMs }, 'submission is slow; the answer will go to the 1:1 chat');
+      void pending
+        .then(async (late) => {
+          if (!(await sendPrivately(aad, late, log))) log.warn('no 1:1 chat known for the late answer to a message action');
+        })
+        .catch((err: unknown) => log.error({ err }, 'could not deliver a late answer'));
+      return messageTask({ kind: 'message', ok: true, visibility: 'caller', text: 'Still working on it: the answer will follow in your chat with Duty Desk.' });
+    }
+    if (reply.kind === 'form') return formTask(reply.form);
+    // A refusal shows where the person is looking.
+    if (!reply.ok) return messageTask(reply);
+    // Closing the dialog (undefined) once the answer is in the 1:1 chat; else the answer stays in the dialog.
+    if (await sendPrivately(aad, reply, log)) return undefined;
+    return messageTask(reply, reply.title ?? LOG_AS_CASE_TITLE);
+  });
+
   // Verbs we no longer (or never) had: say so instead of Teams' generic "something went wrong".
   app.adaptiveCards.actionExecute(/.*/, async () =>
     renderMessageCard(failure('UNKNOWN_ACTION', 'This card is out of date; run the command again.')),
@@ -330,7 +458,13 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
     turnLog(context).error({ err }, 'teams turn failed');
     const reply: MessageReply = failure('INTERNAL', `Something went wrong (ref ${ref})`);
     try {
-      if (context.activity.type === ActivityTypes.Invoke) {
+      if (isMessageExtensionInvoke(context.activity)) {
+        // A message extension's dialog shows a message; a card body would mean nothing to it.
+        await context.sendActivity({
+          type: ActivityTypes.InvokeResponse,
+          value: { status: 200, body: { task: { type: 'message', value: `Something went wrong (ref ${ref})` } } },
+        });
+      } else if (context.activity.type === ActivityTypes.Invoke) {
         await context.sendActivity({
           type: ActivityTypes.InvokeResponse,
           value: { status: 200, body: { statusCode: 200, type: CARD_CONTENT_TYPE, value: renderMessageCard(reply) } },

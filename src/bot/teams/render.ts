@@ -320,8 +320,17 @@ function renderInputs(field: FormField, value: FormValue | undefined, error: str
   }
 }
 
-/** A FormSpec as an Adaptive Card: one input per field, errors beside fields, an Action.Execute submit. */
-export function renderFormCard(form: FormSpec): AdaptiveCard {
+export interface FormCardOptions {
+  /**
+   * How the form is submitted. 'execute' (the default): Action.Execute with verb VERB_FORM, for
+   * cards in a conversation. 'submit': Action.Submit carrying the same data plus `verb`, for task
+   * modules (dialogs), which do not support Action.Execute.
+   */
+  submit?: 'execute' | 'submit';
+}
+
+/** A FormSpec as an Adaptive Card: one input per field, errors beside fields, an Action.Execute (or Action.Submit) submit. */
+export function renderFormCard(form: FormSpec, options: FormCardOptions = {}): AdaptiveCard {
   const card = emptyCard();
   card.body.push({ type: 'TextBlock', text: text(form.title, MAX_TITLE), weight: 'bolder', size: 'Medium', wrap: true });
   const errors = form.errors ?? {};
@@ -338,14 +347,13 @@ export function renderFormCard(form: FormSpec): AdaptiveCard {
     if (field.help) card.body.push({ type: 'TextBlock', text: text(field.help, MAX_ROW_TEXT), isSubtle: true, size: 'Small', wrap: true, spacing: 'None' });
     if (error) card.body.push({ type: 'TextBlock', text: text(error, MAX_ROW_TEXT), color: 'attention', size: 'Small', wrap: true, spacing: 'None' });
   }
+  const data = { command: form.command, ...(form.context !== undefined ? { context: form.context } : {}), types };
+  const title = text(form.submitLabel, MAX_BUTTON_TITLE);
   card.actions = [
-    {
-      type: 'Action.Execute',
-      title: text(form.submitLabel, MAX_BUTTON_TITLE),
-      verb: VERB_FORM,
-      style: 'positive',
-      data: { command: form.command, ...(form.context !== undefined ? { context: form.context } : {}), types },
-    },
+    options.submit === 'submit'
+      ? // The data is merged with the inputs as they are (hence the field. prefix); the verb says what it is.
+        { type: 'Action.Submit', title, style: 'positive', data: { ...data, verb: VERB_FORM } }
+      : { type: 'Action.Execute', title, verb: VERB_FORM, style: 'positive', data },
   ];
   card.fallbackText = escapeTemplate(truncate(form.title, 200));
   return card;
