@@ -67,6 +67,7 @@ export const PERSONAL_FIELDS = [
   'nokEmail',
   'location',
   'summary',
+  'reporterDetail',
 ] as const satisfies readonly (keyof CaseRecord)[];
 
 export type NewCase = Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'card' | 'cardChannel' | 'updatedAt' | 'acknowledgedAt' | 'acknowledgedById' | 'resolvedAt' | 'resolvedById' | 'closedAt' | 'closedById' | 'outcome'>;
@@ -115,6 +116,8 @@ export interface CaseFacts {
   acknowledgedAt: number | null;
   resolvedAt: number | null;
   ackDueAt: number | null;
+  /** The five times above as ISO 8601 text, for exports (SQLite keeps them as such text already). */
+  iso: { openedAt: string; acknowledgedAt: string | null; resolvedAt: string | null; closedAt: string | null; ackDueAt: string | null };
 }
 
 export interface ServiceLevelRow {
@@ -246,7 +249,7 @@ export class CaseRepository {
     return this.byId(id, tx);
   }
 
-  /** Newest first within priority order (P1 first), `limit` rows, and how many match in all. */
+  /** 'priority': P1 first, oldest first within a priority (what waits longest); 'newest': by opening, newest first. `limit` rows, and how many match in all. */
   async list(f: CaseFilter, order: 'priority' | 'newest', limit: number): Promise<{ rows: CaseRecord[]; total: number }> {
     const sql = this.sqlRead();
     const w = where(f);
@@ -260,23 +263,27 @@ export class CaseRepository {
 
   /** Report inputs for cases opened in [from, to): a few columns, no personal data. */
   async facts(from: Date, to: Date): Promise<CaseFacts[]> {
-    const rows = await this.sqlRead().all(
+    // Arrays, not objects: a year of cases is 100,000 rows.
+    const rows = await this.sqlRead().values(
       `SELECT "ref", "city", "country", "category", "priority", "status", "openedAt", "acknowledgedAt", "resolvedAt", "closedAt", "ackDueAt" FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ? ORDER BY "openedAt"`,
       [from, to],
     );
-    const t = (v: unknown): number | null => (v === null || v === undefined ? null : dateOf(v).getTime());
+    const t = (v: unknown): number | null => (v === null || v === undefined ? null : typeof v === 'string' ? Date.parse(v) : dateOf(v).getTime());
+    const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+    const iso = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : dateOf(v).toISOString());
     return rows.map((r) => ({
-      ref: String(r.ref),
-      city: r.city === null || r.city === undefined ? null : String(r.city),
-      country: r.country === null || r.country === undefined ? null : String(r.country),
-      closedAt: t(r.closedAt),
-      category: String(r.category),
-      priority: String(r.priority),
-      status: String(r.status),
-      openedAt: dateOf(r.openedAt).getTime(),
-      acknowledgedAt: t(r.acknowledgedAt),
-      resolvedAt: t(r.resolvedAt),
-      ackDueAt: t(r.ackDueAt),
+      ref: String(r[0]),
+      city: text(r[1]),
+      country: text(r[2]),
+      category: String(r[3]),
+      priority: String(r[4]),
+      status: String(r[5]),
+      openedAt: t(r[6]) as number,
+      acknowledgedAt: t(r[7]),
+      resolvedAt: t(r[8]),
+      closedAt: t(r[9]),
+      ackDueAt: t(r[10]),
+      iso: { openedAt: iso(r[6]) as string, acknowledgedAt: iso(r[7]), resolvedAt: iso(r[8]), closedAt: iso(r[9]), ackDueAt: iso(r[10]) },
     }));
   }
 

@@ -122,13 +122,14 @@ export const caseNewCommand = defineCommand({
       { name: 'assignee', label: 'Assign to', type: 'user', required: false },
     ],
   },
+  // Raw text here; run() checks every field and reports all problems at once, beside their fields.
   input: z.strictObject({
-    category: categorySchema,
-    priority: prioritySchema,
-    name: z.string({ error: 'the full name of the person is required' }),
-    summary: summarySchema,
-    reporter: reporterKindSchema,
-    reporter_detail: optionalText(200, 'reporter details'),
+    category: z.string().optional(),
+    priority: z.string().optional(),
+    name: z.string().optional(),
+    summary: z.string().optional(),
+    reporter: z.string().optional(),
+    reporter_detail: z.string().optional(),
     dob: z.string().optional(),
     nationality: z.string().optional(),
     passport: z.string().optional(),
@@ -140,15 +141,33 @@ export const caseNewCommand = defineCommand({
     nok_relationship: z.string().optional(),
     nok_phone: z.string().optional(),
     nok_email: z.string().optional(),
-    consent: consentSchema.optional(),
+    consent: z.string().optional(),
     assignee: z.string().optional(),
   }),
   async run(ctx, input) {
     const actor = by(ctx);
+    const fields: Record<string, string> = {};
+    const check = <T>(field: string, schema: z.ZodType<T>, value: unknown, missing?: string): T | undefined => {
+      if (missing && (value === undefined || (typeof value === 'string' && value.trim() === ''))) {
+        fields[field] = missing;
+        return undefined;
+      }
+      const r = schema.safeParse(value);
+      if (r.success) return r.data;
+      fields[field] = r.error.issues[0]?.message ?? 'not valid';
+      return undefined;
+    };
+    const category = check('category', categorySchema, input.category, 'the category is required');
+    const priority = check('priority', prioritySchema, input.priority, 'the priority is required: P1, P2, P3 or P4');
+    const summary = check('summary', summarySchema, input.summary, 'say what happened, in a few sentences');
+    const reporter = check('reporter', reporterKindSchema, input.reporter, 'say who reported it');
+    const reporterDetail = check('reporter_detail', optionalText(200, 'reporter details'), input.reporter_detail);
+    const consent = check('consent', consentSchema.optional(), input.consent);
+    if (!input.name?.trim()) fields.name = 'the full name of the person is required';
     // The subject as one object, so each problem is reported beside its own field.
     const nokGiven = Boolean(input.nok_name || input.nok_phone || input.nok_email || input.nok_relationship);
     const subject = caseSubjectSchema.safeParse({
-      fullName: input.name,
+      fullName: input.name ?? '',
       dateOfBirth: input.dob,
       nationality: input.nationality,
       passportNumber: input.passport,
@@ -156,7 +175,6 @@ export const caseNewCommand = defineCommand({
       contactDetails: input.contact,
       nextOfKin: nokGiven ? { name: input.nok_name ?? '', relationship: input.nok_relationship, phone: input.nok_phone, email: input.nok_email } : null,
     });
-    const fields: Record<string, string> = {};
     if (!subject.success) {
       const names: Record<string, string> = { fullName: 'name', dateOfBirth: 'dob', nationality: 'nationality', passportNumber: 'passport', contactDetails: 'contact' };
       const nested: Record<string, string> = { city: 'city', country: 'country', details: 'location', name: 'nok_name', relationship: 'nok_relationship', phone: 'nok_phone', email: 'nok_email' };
@@ -166,9 +184,9 @@ export const caseNewCommand = defineCommand({
         fields[k] ??= issue.message;
       }
     }
-    if (input.dob) {
+    if (input.dob?.trim()) {
       const problem = checkDateOfBirth(input.dob, ctx.now.getTime(), ctx.settings.missionTimeZone);
-      if (problem) fields.dob = problem;
+      if (problem) fields.dob ??= problem;
     }
     let assignee: Member | null = null;
     if (input.assignee) {
@@ -176,19 +194,19 @@ export const caseNewCommand = defineCommand({
       if (typeof r === 'string') fields.assignee = r;
       else assignee = r;
     }
-    if (Object.keys(fields).length || !subject.success) {
+    if (Object.keys(fields).length || !subject.success || !category || !priority || !summary || !reporter) {
       throw new CommandError('INVALID_INPUT', `The case was not saved: ${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, fields);
     }
     const c = await openCase(
       caseDeps(ctx),
       ctx.meta,
       {
-        category: input.category,
-        priority: input.priority,
-        summary: input.summary,
-        reporter: input.reporter,
-        reporterDetail: input.reporter_detail || null,
-        consent: input.consent ?? 'unknown',
+        category,
+        priority,
+        summary,
+        reporter,
+        reporterDetail: reporterDetail || null,
+        consent: consent ?? 'unknown',
         subject: subject.data,
         assigneeId: assignee?.id ?? null,
         crisisId: null,

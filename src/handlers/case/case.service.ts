@@ -329,17 +329,15 @@ export async function assignCase(deps: CaseDeps, meta: AuditMeta, ref: string, a
     ref,
     expectedVersion,
     now,
-    async (c) => {
+    async (c, w) => {
       if (!isOpenStatus(c.status as CaseStatus)) return { ok: false, error: { code: 'NOT_OPEN', message: `Case ${c.ref} is ${c.status}; reopen it before assigning it.` } };
       if ((assignee?.id ?? null) === c.assigneeId) return { ok: false, error: { code: 'SAME_ASSIGNEE', message: assignee ? `Case ${c.ref} is already assigned to ${assignee.name}.` : `Case ${c.ref} is not assigned to anyone.` } };
+      // Told in the same transaction: the assignment and its message commit together.
+      if (assignee && assignee.id !== by.id) await tellAssignee(deps, w.tx, { ...c, assigneeId: assignee.id, version: c.version + 1 }, by);
       return { ok: true, patch: { assigneeId: assignee?.id ?? null }, action: 'assign', events: [{ type: 'assigned', from: c.assigneeId, to: assignee?.id ?? null, text: assignee ? `Assigned to ${assignee.name}` : 'Unassigned' }] };
     },
     by,
   );
-  if (r.ok && r.case.assigneeId && r.case.assigneeId !== by.id) {
-    await deps.store.transaction((tx) => tellAssignee(deps, tx, r.case, by));
-    deps.outbox.wake?.();
-  }
   return r;
 }
 
