@@ -14,7 +14,7 @@ import { policyEditCommand, policyListCommand, policyNewCommand, policyRemoveCom
 import { pageCommands } from './page/page.commands';
 import { caseCommands } from './case/case.commands';
 import { caseAdminCommands } from './case/case-admin.commands';
-import { caseReportCommand } from './case/case-report.command';
+import { caseExportCommand, caseReportCommand } from './case/case-report.command';
 // Registers the open-cases section of the handoff brief.
 import './case/case-brief';
 import { awayCommand } from './roster/away.command';
@@ -73,5 +73,6 @@ export const commands: readonly AnyCommand[] = [
   ...pageCommands,
   ...caseCommands,
   caseReportCommand,
+  caseExportCommand,
   ...caseAdminCommands,
 ];

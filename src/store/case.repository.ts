@@ -103,21 +103,35 @@ export interface CaseFilter {
   crisisId?: string;
 }
 
-/** What a report needs of each case: no personal data. */
+/** What a report needs of each case: no personal data, no text beyond the codes. */
 export interface CaseFacts {
-  ref: string;
-  city: string | null;
-  country: string | null;
-  closedAt: number | null;
   category: string;
   priority: string;
   status: string;
   openedAt: number;
   acknowledgedAt: number | null;
   resolvedAt: number | null;
+  closedAt: number | null;
   ackDueAt: number | null;
-  /** The five times above as ISO 8601 text, for exports (SQLite keeps them as such text already). */
-  iso: { openedAt: string; acknowledgedAt: string | null; resolvedAt: string | null; closedAt: string | null; ackDueAt: string | null };
+}
+
+/** A case as an export row: no personal data (the city is on channel cards too). Times as ISO 8601. */
+export interface CaseExportRow {
+  ref: string;
+  category: string;
+  priority: string;
+  status: string;
+  city: string | null;
+  country: string | null;
+  openedAt: string;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  closedAt: string | null;
+  ackDueAt: string | null;
+  /** the same as epoch ms, for the breach column */
+  ackAt: number | null;
+  dueAt: number | null;
+  closedAtMs: number | null;
 }
 
 export interface ServiceLevelRow {
@@ -261,29 +275,57 @@ export class CaseRepository {
     return { rows: rows.map(caseOfSql), total: Number(count[0]?.n ?? 0) };
   }
 
-  /** Report inputs for cases opened in [from, to): a few columns, no personal data. */
+  /** Epoch milliseconds of a DateTime column, computed by the database (no date text to parse). */
+  private epochMs(sql: SqlRunner, column: string): string {
+    return sql.provider === 'sqlite' ? `CAST(ROUND(unixepoch("${column}", 'subsec') * 1000) AS INTEGER)` : `CAST(EXTRACT(EPOCH FROM "${column}") * 1000 AS BIGINT)`;
+  }
+
+  /** Report inputs for cases opened in [from, to): codes and times only, as arrays (a year is 100,000 rows). */
   async facts(from: Date, to: Date): Promise<CaseFacts[]> {
-    // Arrays, not objects: a year of cases is 100,000 rows.
-    const rows = await this.sqlRead().values(
-      `SELECT "ref", "city", "country", "category", "priority", "status", "openedAt", "acknowledgedAt", "resolvedAt", "closedAt", "ackDueAt" FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ? ORDER BY "openedAt"`,
+    const sql = this.sqlRead();
+    const ms = (c: string): string => this.epochMs(sql, c);
+    const rows = await sql.values(
+      `SELECT "category", "priority", "status", ${ms('openedAt')}, ${ms('acknowledgedAt')}, ${ms('resolvedAt')}, ${ms('closedAt')}, ${ms('ackDueAt')} FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ?`,
       [from, to],
     );
-    const t = (v: unknown): number | null => (v === null || v === undefined ? null : typeof v === 'string' ? Date.parse(v) : dateOf(v).getTime());
+    const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    return rows.map((r) => ({
+      category: r[0] as string,
+      priority: r[1] as string,
+      status: r[2] as string,
+      openedAt: Number(r[3]),
+      acknowledgedAt: n(r[4]),
+      resolvedAt: n(r[5]),
+      closedAt: n(r[6]),
+      ackDueAt: n(r[7]),
+    }));
+  }
+
+  /** Every case opened in [from, to), oldest first, without personal data. */
+  async exportRows(from: Date, to: Date): Promise<CaseExportRow[]> {
+    const sql = this.sqlRead();
+    const rows = await sql.values(
+      `SELECT "ref", "category", "priority", "status", "city", "country", "openedAt", "acknowledgedAt", "resolvedAt", "closedAt", "ackDueAt" FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ? ORDER BY "openedAt"`,
+      [from, to],
+    );
     const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
     const iso = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : dateOf(v).toISOString());
+    const t = (v: unknown): number | null => (v === null || v === undefined ? null : typeof v === 'string' ? Date.parse(v) : dateOf(v).getTime());
     return rows.map((r) => ({
       ref: String(r[0]),
-      city: text(r[1]),
-      country: text(r[2]),
-      category: String(r[3]),
-      priority: String(r[4]),
-      status: String(r[5]),
-      openedAt: t(r[6]) as number,
-      acknowledgedAt: t(r[7]),
-      resolvedAt: t(r[8]),
-      closedAt: t(r[9]),
-      ackDueAt: t(r[10]),
-      iso: { openedAt: iso(r[6]) as string, acknowledgedAt: iso(r[7]), resolvedAt: iso(r[8]), closedAt: iso(r[9]), ackDueAt: iso(r[10]) },
+      category: String(r[1]),
+      priority: String(r[2]),
+      status: String(r[3]),
+      city: text(r[4]),
+      country: text(r[5]),
+      openedAt: iso(r[6]) as string,
+      acknowledgedAt: iso(r[7]),
+      resolvedAt: iso(r[8]),
+      closedAt: iso(r[9]),
+      ackDueAt: iso(r[10]),
+      ackAt: t(r[7]),
+      dueAt: t(r[10]),
+      closedAtMs: t(r[9]),
     }));
   }
 
