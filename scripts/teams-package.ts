@@ -29,12 +29,16 @@ export const PERSONAL_COMMANDS: ManifestCommand[] = [
   { title: 'duty role list', description: 'Who holds which role' },
   { title: 'duty now', description: 'Who is on duty now' },
   { title: 'duty schedule', description: 'The coming shifts' },
+  { title: 'case new', description: 'Log an urgent consular case (form)' },
+  { title: 'case list', description: 'Open cases, most urgent first' },
+  { title: 'page list', description: 'Open pages' },
 ];
 
 export const TEAM_COMMANDS: ManifestCommand[] = [
   { title: 'duty help', description: 'List the commands you may run' },
   { title: 'duty member list', description: 'Who is registered, by role' },
   { title: 'duty now', description: 'Who is on duty now' },
+  { title: 'case new', description: 'Log an urgent consular case (form)' },
 ];
 
 /** A message extension command. Only action commands on a message, with a dialog fetched from the bot. */

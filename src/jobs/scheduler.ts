@@ -10,7 +10,7 @@ import { Prisma, type Job } from '../generated/prisma-sqlite/client';
 import type { Logger } from '../logger';
 import type { Tx } from '../store/client';
 import { newId } from '../store/ids';
-import { dateOf, dateOrNull, immediateBatch, inList, PgBatch, valuesList, type SqlBatch, type SqlValue } from '../store/sql';
+import { dateOf, dateOrNull, immediateBatch, inList, PgBatch, type SqlBatch, type SqlValue } from '../store/sql';
 import type { Store } from '../store/store';
 import { backoffMs } from './backoff';
 
@@ -253,11 +253,8 @@ export class Scheduler {
   enqueueIn(sql: SqlBatch, specs: readonly JobSpec[]): void {
     if (!specs.length) return;
     const createdAt = this.clock();
-    // SQLite allows 32766 parameters a statement; 7 a row.
-    for (let i = 0; i < specs.length; i += 1000) {
-      const chunk = specs.slice(i, i + 1000);
-      const params = chunk.flatMap((spec) => [newId(), spec.kind, spec.key, json(spec.payload), spec.dueAt, 'pending', createdAt]);
-      sql.add(`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt") VALUES ${valuesList(chunk.length, 7)} ON CONFLICT ("idempotencyKey") DO NOTHING`, params);
+    for (const spec of specs) {
+      sql.insert(`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt")`, [newId(), spec.kind, spec.key, json(spec.payload), spec.dueAt, 'pending', createdAt], `ON CONFLICT ("idempotencyKey") DO NOTHING`);
     }
   }
 

@@ -12,7 +12,7 @@ import {
 } from '../domain/escalation';
 import type { Prisma, Page as PageRow, ContactMethod as ContactRow, PageNotification as NotificationRow } from '../generated/prisma-sqlite/client';
 import type { Db, Tx } from './client';
-import { dateOf, dateOrNull, inList, valuesList, type SqlBatch, type SqlRunner } from './sql';
+import { dateOf, dateOrNull, inList, type SqlBatch, type SqlRunner } from './sql';
 import { newId } from './ids';
 import type { Writer } from './store';
 
@@ -242,11 +242,11 @@ export const pagesSql = {
   },
 
   addNotifications(sql: SqlBatch, rows: readonly NewNotification[]): void {
-    for (let i = 0; i < rows.length; i += 1000) {
-      const chunk = rows.slice(i, i + 1000);
-      sql.add(
-        `INSERT INTO "PageNotification" ("key", "pageId", "version", "step", "memberId", "method", "contactId", "address", "status", "dueAt") VALUES ${valuesList(chunk.length, 10)} ON CONFLICT ("key") DO NOTHING`,
-        chunk.flatMap((n) => [n.key, n.pageId, n.version, n.step, n.memberId, n.method, n.contactId, n.address, 'pending', new Date(n.dueAt)]),
+    for (const n of rows) {
+      sql.insert(
+        `INSERT INTO "PageNotification" ("key", "pageId", "version", "step", "memberId", "method", "contactId", "address", "status", "dueAt")`,
+        [n.key, n.pageId, n.version, n.step, n.memberId, n.method, n.contactId, n.address, 'pending', new Date(n.dueAt)],
+        `ON CONFLICT ("key") DO NOTHING`,
       );
     }
   },
@@ -256,14 +256,17 @@ export const pagesSql = {
     key: string,
     p: { status: Exclude<NotificationStatus, 'pending'>; at: number; error?: string | null; providerId?: string | null; platform?: 'slack' | 'teams' | null; conversation?: string | null; messageId?: string | null },
   ): void {
-    sql.add(
-      `UPDATE "PageNotification" SET "status" = ?, "doneAt" = ?, "error" = ?, "providerId" = ?, "platform" = ?, "conversation" = ?, "messageId" = ? WHERE "key" = ? AND "status" = 'pending'`,
-      [p.status, new Date(p.at), p.error ?? null, p.providerId ?? null, p.platform ?? null, p.conversation ?? null, p.messageId ?? null, key],
+    sql.update(
+      'PageNotification',
+      'key',
+      [{ name: 'status' }, { name: 'doneAt', pgType: 'timestamp(3)' }, { name: 'error' }, { name: 'providerId' }, { name: 'platform' }, { name: 'conversation' }, { name: 'messageId' }],
+      [key, p.status, new Date(p.at), p.error ?? null, p.providerId ?? null, p.platform ?? null, p.conversation ?? null, p.messageId ?? null],
+      (t) => `${t}"status" = 'pending'`,
     );
   },
 
   addEvent(sql: SqlBatch, e: Omit<PageEventRecord, 'id'>): void {
-    sql.add(`INSERT INTO "PageEvent" ("pageId", "at", "type", "memberId", "channel", "text") VALUES (?, ?, ?, ?, ?, ?)`, [e.pageId, new Date(e.at), e.type, e.memberId, e.channel, e.text]);
+    sql.insert(`INSERT INTO "PageEvent" ("pageId", "at", "type", "memberId", "channel", "text")`, [e.pageId, new Date(e.at), e.type, e.memberId, e.channel, e.text]);
   },
 
   /** Notifications with their page and their member's name and zone: what sends need, in one read. */

@@ -175,14 +175,30 @@ export function inlined(sql: string, params: readonly SqlValue[]): string {
   return out;
 }
 
+/** A column of a batched update: its name, and its PostgreSQL type where VALUES would read it as text. */
+export interface UpdateColumn {
+  name: string;
+  pgType?: string;
+}
+
 /**
  * Writes that need no answer, sent to PostgreSQL together: a burst's thousands of small writes
  * in a few round trips instead of one each (on a busy machine each round trip costs a context
- * switch or two). On SQLite, in-process, each runs at once.
+ * switch or two). Rows inserted or updated the same way are merged into one statement each, so
+ * the server parses and plans a handful of statements rather than thousands. On SQLite,
+ * in-process, each runs at once.
  */
 export interface SqlBatch {
   readonly provider: 'sqlite' | 'postgresql';
   add(sql: string, params?: readonly SqlValue[]): void;
+  /** `head VALUES (row), … tail`, e.g. head `INSERT INTO "T" ("a", "b")`, tail `ON CONFLICT DO NOTHING`. */
+  insert(head: string, row: readonly SqlValue[], tail?: string): void;
+  /** `UPDATE table SET columns = row[1…] WHERE key = row[0] AND where`; `where` names columns of the row being updated. */
+  update(table: string, key: string, columns: readonly UpdateColumn[], row: readonly SqlValue[], where?: (alias: string) => string): void;
+}
+
+function placeholders(n: number): string {
+  return `(${Array.from({ length: n }, () => '?').join(', ')})`;
 }
 
 export function immediateBatch(runner: SqlRunner): SqlBatch & { pending: Promise<unknown>[] } {
@@ -193,13 +209,72 @@ export function immediateBatch(runner: SqlRunner): SqlBatch & { pending: Promise
     add(sql, params = []) {
       pending.push(runner.run(sql, params));
     },
+    insert(head, row, tail = '') {
+      pending.push(runner.run(`${head} VALUES ${placeholders(row.length)} ${tail}`, row));
+    },
+    update(table, key, columns, row, where) {
+      const set = columns.map((c) => `"${c.name}" = ?`).join(', ');
+      const extra = where ? ` AND ${where('')}` : '';
+      pending.push(runner.run(`UPDATE "${table}" SET ${set} WHERE "${key}" = ?${extra}`, [...row.slice(1), row[0] as SqlValue]));
+    },
   };
 }
 
+type Entry = string | { kind: 'insert'; head: string; tail: string; rows: string[] } | { kind: 'update'; table: string; key: string; columns: readonly UpdateColumn[]; where: string; rows: string[] };
+
+const MERGE_ROWS = 1000;
+
 export class PgBatch implements SqlBatch {
   readonly provider = 'postgresql' as const;
-  readonly statements: string[] = [];
+  private readonly entries: Entry[] = [];
+  private readonly groups = new Map<string, Extract<Entry, { rows: string[] }>>();
+
   add(sql: string, params: readonly SqlValue[] = []): void {
-    this.statements.push(inlined(sql, params));
+    this.entries.push(inlined(sql, params));
+  }
+
+  insert(head: string, row: readonly SqlValue[], tail = ''): void {
+    const id = `i\u0000${head}\u0000${tail}`;
+    let g = this.groups.get(id);
+    if (!g) {
+      g = { kind: 'insert', head, tail, rows: [] };
+      this.groups.set(id, g);
+      this.entries.push(g);
+    }
+    g.rows.push(`(${row.map(pgLiteral).join(', ')})`);
+  }
+
+  update(table: string, key: string, columns: readonly UpdateColumn[], row: readonly SqlValue[], where?: (alias: string) => string): void {
+    const w = where ? where('t.') : '';
+    const id = `u\u0000${table}\u0000${key}\u0000${columns.map((c) => `${c.name}:${c.pgType ?? ''}`).join(',')}\u0000${w}`;
+    let g = this.groups.get(id);
+    if (!g) {
+      g = { kind: 'update', table, key, columns, where: w, rows: [] };
+      this.groups.set(id, g);
+      this.entries.push(g);
+    }
+    g.rows.push(`(${row.map(pgLiteral).join(', ')})`);
+  }
+
+  /** The statements, merged groups at the place of their first row. */
+  get statements(): string[] {
+    const out: string[] = [];
+    for (const e of this.entries) {
+      if (typeof e === 'string') {
+        out.push(e);
+        continue;
+      }
+      for (let i = 0; i < e.rows.length; i += MERGE_ROWS) {
+        const values = e.rows.slice(i, i + MERGE_ROWS).join(', ');
+        if (e.kind === 'insert') {
+          out.push(`${e.head} VALUES ${values} ${e.tail}`);
+        } else {
+          const names = [e.key, ...e.columns.map((c) => c.name)].map((n) => `"${n}"`).join(', ');
+          const set = e.columns.map((c) => `"${c.name}" = v."${c.name}"${c.pgType ? `::${c.pgType}` : ''}`).join(', ');
+          out.push(`UPDATE "${e.table}" AS t SET ${set} FROM (VALUES ${values}) AS v(${names}) WHERE t."${e.key}" = v."${e.key}"${e.where ? ` AND ${e.where}` : ''}`);
+        }
+      }
+    }
+    return out;
   }
 }

@@ -19,14 +19,9 @@ function cell(value: CsvCell): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }
 
-/**
- * A CSV file: the header line, then the rows. null and undefined are empty cells; dates are ISO
- * 8601 UTC. The row arrays are rewritten in place (a year of cases is 100,000 of them: copying
- * them costs more than writing the file).
- */
-export function toCsv(headers: string[], rows: CsvCell[][]): Buffer {
-  for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = cell(r[i]);
-  const text = Papa.unparse({ fields: headers.map(cell), data: rows as string[][] }, { newline: '\r\n', quotes: false });
+/** A CSV file: the header line, then the rows. null and undefined are empty cells; dates are ISO 8601 UTC. */
+export function toCsv(headers: string[], rows: readonly (readonly CsvCell[])[]): Buffer {
+  const text = Papa.unparse({ fields: headers.map(cell), data: rows.map((r) => r.map(cell)) }, { newline: '\r\n', quotes: false });
   // Papa ends the last record without a line break (except a header alone); tools prefer one.
   return Buffer.from(`\uFEFF${text}${text.endsWith('\r\n') ? '' : '\r\n'}`, 'utf8');
 }
