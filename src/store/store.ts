@@ -11,6 +11,7 @@ import { ConversationRepository } from './conversation.repository';
 import { RosterRepository } from './roster.repository';
 import { PageRepository } from './page.repository';
 import { CaseRepository } from './case.repository';
+import { CrisisRepository } from './crisis.repository';
 
 export type { AuditMeta };
 
@@ -31,6 +32,7 @@ export class Store {
   readonly rosters: RosterRepository;
   readonly pages: PageRepository;
   readonly cases: CaseRepository;
+  readonly crises: CrisisRepository;
 
   private readonly raw: Clients['raw'];
   private readonly rawRead: { db?: unknown; runner?: SqlRunner } = {};
@@ -51,6 +53,7 @@ export class Store {
     this.rosters = new RosterRepository(this.db);
     this.pages = new PageRepository(this.db);
     this.cases = new CaseRepository(this.db, () => this.sqlRead());
+    this.crises = new CrisisRepository(this.db, () => this.sqlRead());
   }
 
   static open(url: string): Store {

@@ -1,0 +1,485 @@
+// Crises, the people affected, their append-only notes, contact attempts, duplicate candidates and
+// import runs. Plain records out; the rules (statuses, matching, merging) live in src/domain/person.ts.
+import { z } from 'zod/v4';
+import type { Db, Tx } from './client';
+import { newId } from './ids';
+import { PageRepository } from './page.repository';
+import { dateOf, dateOrNull, inList, type SqlBatch, type SqlRunner } from './sql';
+
+export interface CrisisRecord {
+  id: string;
+  code: string;
+  name: string;
+  region: string;
+  description: string | null;
+  status: string;
+  leadershipChannel: string | null;
+  channel: string | null;
+  boardMessage: string | null;
+  openedAt: Date;
+  openedById: string | null;
+  stoodDownAt: Date | null;
+  version: number;
+}
+
+export interface PersonFields {
+  fullName: string;
+  givenName: string | null;
+  familyName: string | null;
+  alternateNames: string[];
+  sex: string | null;
+  dateOfBirth: string | null;
+  age: string | null;
+  nationality: string | null;
+  passportNumber: string | null;
+  homeStreet: string | null;
+  homeNeighborhood: string | null;
+  homeCity: string | null;
+  homeState: string | null;
+  homePostalCode: string | null;
+  homeCountry: string | null;
+  location: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  phone: string | null;
+  email: string | null;
+  nokName: string | null;
+  nokRelationship: string | null;
+  nokPhone: string | null;
+  nokEmail: string | null;
+  description: string | null;
+  needs: string[];
+  household: string | null;
+}
+
+export interface PersonRecord extends PersonFields {
+  id: string;
+  crisisId: string;
+  number: number;
+  nameKey: string;
+  status: string;
+  statusAt: Date | null;
+  source: string;
+  sourceId: string | null;
+  sourceDate: Date;
+  pfif: string | null;
+  mergedIntoId: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface PersonNoteRecord {
+  id: string;
+  personId: string;
+  crisisId: string;
+  authorId: string | null;
+  authorName: string;
+  source: string;
+  status: string | null;
+  text: string | null;
+  lastKnownLocation: string | null;
+  madeContact: boolean | null;
+  sourceAt: Date;
+  createdAt: Date;
+  linkedPersonId: string | null;
+  pfif: string | null;
+}
+
+export interface ContactAttemptRecord {
+  id: string;
+  personId: string;
+  crisisId: string;
+  byId: string | null;
+  byName: string;
+  outcome: string;
+  at: Date;
+}
+
+export interface DuplicateRecord {
+  id: string;
+  crisisId: string;
+  personAId: string;
+  personBId: string;
+  score: number;
+  reasons: string[];
+  status: string;
+  decidedById: string | null;
+  decidedAt: Date | null;
+  mergeUndo: string | null;
+  createdAt: Date;
+}
+
+const stringList = z.array(z.string());
+
+function list(json: string): string[] {
+  try {
+    const r = stringList.safeParse(JSON.parse(json));
+    return r.success ? r.data : [];
+  } catch {
+    return [];
+  }
+}
+
+type PersonRow = Omit<PersonRecord, 'alternateNames' | 'needs'> & { alternateNames: string; needs: string };
+
+function toPerson(r: PersonRow): PersonRecord {
+  return { ...r, alternateNames: list(r.alternateNames), needs: list(r.needs) };
+}
+
+/** A Person row read with plain SQL. */
+function personOfSql(r: Record<string, unknown>): PersonRecord {
+  const s = (k: string): string | null => (r[k] === null || r[k] === undefined ? null : String(r[k]));
+  const n = (k: string): number | null => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
+  return {
+    id: String(r.id),
+    crisisId: String(r.crisisId),
+    number: Number(r.number),
+    fullName: String(r.fullName),
+    givenName: s('givenName'),
+    familyName: s('familyName'),
+    alternateNames: list(String(r.alternateNames ?? '[]')),
+    nameKey: String(r.nameKey),
+    sex: s('sex'),
+    dateOfBirth: s('dateOfBirth'),
+    age: s('age'),
+    nationality: s('nationality'),
+    passportNumber: s('passportNumber'),
+    homeStreet: s('homeStreet'),
+    homeNeighborhood: s('homeNeighborhood'),
+    homeCity: s('homeCity'),
+    homeState: s('homeState'),
+    homePostalCode: s('homePostalCode'),
+    homeCountry: s('homeCountry'),
+    location: s('location'),
+    latitude: n('latitude'),
+    longitude: n('longitude'),
+    phone: s('phone'),
+    email: s('email'),
+    nokName: s('nokName'),
+    nokRelationship: s('nokRelationship'),
+    nokPhone: s('nokPhone'),
+    nokEmail: s('nokEmail'),
+    description: s('description'),
+    needs: list(String(r.needs ?? '[]')),
+    household: s('household'),
+    status: String(r.status),
+    statusAt: dateOrNull(r.statusAt),
+    source: String(r.source),
+    sourceId: s('sourceId'),
+    sourceDate: dateOf(r.sourceDate),
+    pfif: s('pfif'),
+    mergedIntoId: s('mergedIntoId'),
+    version: Number(r.version),
+    createdAt: dateOf(r.createdAt),
+    updatedAt: dateOf(r.updatedAt),
+  };
+}
+
+function toDuplicate(r: Omit<DuplicateRecord, 'reasons'> & { reasons: string }): DuplicateRecord {
+  return { ...r, reasons: list(r.reasons) };
+}
+
+/** Person columns in insert order, for the bulk import path. */
+export const PERSON_COLUMNS = [
+  'id', 'crisisId', 'number', 'fullName', 'givenName', 'familyName', 'alternateNames', 'nameKey', 'sex', 'dateOfBirth', 'age', 'nationality', 'passportNumber',
+  'homeStreet', 'homeNeighborhood', 'homeCity', 'homeState', 'homePostalCode', 'homeCountry', 'location', 'latitude', 'longitude', 'phone', 'email',
+  'nokName', 'nokRelationship', 'nokPhone', 'nokEmail', 'description', 'needs', 'household', 'status', 'statusAt', 'source', 'sourceId', 'sourceDate', 'pfif',
+  'mergedIntoId', 'version', 'createdAt', 'updatedAt',
+] as const;
+
+export function personRow(p: PersonRecord): (string | number | Date | null)[] {
+  const v: Record<(typeof PERSON_COLUMNS)[number], string | number | Date | null> = {
+    ...p,
+    alternateNames: JSON.stringify(p.alternateNames),
+    needs: JSON.stringify(p.needs),
+  };
+  return PERSON_COLUMNS.map((c) => v[c]);
+}
+
+export class CrisisRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly sqlRead: () => SqlRunner,
+  ) {}
+
+  // -------------------------------------------------------------------------------------------
+  // Crises
+
+  async byCode(code: string, client: Db | Tx = this.db): Promise<CrisisRecord | null> {
+    return client.crisis.findUnique({ where: { code: code.toUpperCase() } });
+  }
+
+  async byId(id: string, client: Db | Tx = this.db): Promise<CrisisRecord | null> {
+    return client.crisis.findUnique({ where: { id } });
+  }
+
+  async list(client: Db | Tx = this.db): Promise<CrisisRecord[]> {
+    return client.crisis.findMany({ orderBy: [{ status: 'asc' }, { openedAt: 'desc' }] });
+  }
+
+  async create(tx: Tx, c: Omit<CrisisRecord, 'id' | 'version' | 'boardMessage' | 'stoodDownAt'>): Promise<CrisisRecord> {
+    return tx.crisis.create({ data: { ...c, id: newId(), version: 1 } });
+  }
+
+  /** Fenced on the version read; null when someone changed it in between. */
+  async save(tx: Tx, before: CrisisRecord, patch: Partial<Omit<CrisisRecord, 'id' | 'code' | 'version'>>): Promise<CrisisRecord | null> {
+    const { count } = await tx.crisis.updateMany({ where: { id: before.id, version: before.version }, data: { ...patch, version: before.version + 1 } });
+    return count === 1 ? this.byId(before.id, tx) : null;
+  }
+
+  async setBoardMessage(tx: Tx, id: string, copy: string | null): Promise<void> {
+    await tx.crisis.update({ where: { id }, data: { boardMessage: copy } });
+  }
+
+  async addMember(tx: Tx, crisisId: string, memberId: string, at: Date): Promise<boolean> {
+    const r = await tx.crisisMember.createMany({ data: [{ crisisId, memberId, addedAt: at }] }).catch(() => ({ count: 0 }));
+    return r.count > 0;
+  }
+
+  async memberIds(crisisId: string, client: Db | Tx = this.db): Promise<string[]> {
+    return (await client.crisisMember.findMany({ where: { crisisId }, select: { memberId: true } })).map((r) => r.memberId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // People
+
+  static nextNumber(tx: Tx): Promise<number> {
+    return PageRepository.next(tx, 'person');
+  }
+
+  /** Reserves `n` consecutive numbers at once (imports). Returns the first. */
+  static async reserveNumbers(tx: Tx, n: number): Promise<number> {
+    const rows = await tx.$queryRaw<{ value: number | bigint }[]>`
+      INSERT INTO "Counter" ("name", "value") VALUES ('person', ${n})
+      ON CONFLICT ("name") DO UPDATE SET "value" = "Counter"."value" + ${n}
+      RETURNING "value"`;
+    const last = Number(rows[0]?.value);
+    return last - n + 1;
+  }
+
+  async createPerson(tx: Tx, p: PersonRecord): Promise<PersonRecord> {
+    const row = await tx.person.create({ data: { ...p, alternateNames: JSON.stringify(p.alternateNames), needs: JSON.stringify(p.needs) } });
+    return toPerson(row);
+  }
+
+  async personByNumber(n: number, client: Db | Tx = this.db): Promise<PersonRecord | null> {
+    const row = await client.person.findUnique({ where: { number: n } });
+    return row ? toPerson(row) : null;
+  }
+
+  async personById(id: string, client: Db | Tx = this.db): Promise<PersonRecord | null> {
+    const row = await client.person.findUnique({ where: { id } });
+    return row ? toPerson(row) : null;
+  }
+
+  async peopleByIds(ids: string[], sql: SqlRunner = this.sqlRead()): Promise<PersonRecord[]> {
+    if (!ids.length) return [];
+    const out: PersonRecord[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      out.push(...(await sql.all(`SELECT * FROM "Person" WHERE "id" IN (${inList(chunk.length)})`, chunk)).map(personOfSql));
+    }
+    return out;
+  }
+
+  async bySource(crisisId: string, source: string, sourceIds: string[], sql: SqlRunner = this.sqlRead()): Promise<Map<string, PersonRecord>> {
+    const out = new Map<string, PersonRecord>();
+    for (let i = 0; i < sourceIds.length; i += 500) {
+      const chunk = sourceIds.slice(i, i + 500);
+      const rows = await sql.all(`SELECT * FROM "Person" WHERE "crisisId" = ? AND "source" = ? AND "sourceId" IN (${inList(chunk.length)})`, [crisisId, source, ...chunk]);
+      for (const r of rows) {
+        const p = personOfSql(r);
+        if (p.sourceId) out.set(p.sourceId, p);
+      }
+    }
+    return out;
+  }
+
+  /** Fenced on the version read. */
+  async savePerson(tx: Tx, before: PersonRecord, patch: Partial<PersonFields> & { nameKey?: string; mergedIntoId?: string | null; sourceDate?: Date; pfif?: string | null }, now: Date): Promise<PersonRecord | null> {
+    const { alternateNames, needs, ...rest } = patch;
+    const data = {
+      ...rest,
+      ...(alternateNames ? { alternateNames: JSON.stringify(alternateNames) } : {}),
+      ...(needs ? { needs: JSON.stringify(needs) } : {}),
+      version: before.version + 1,
+      updatedAt: now,
+    };
+    const { count } = await tx.person.updateMany({ where: { id: before.id, version: before.version }, data });
+    return count === 1 ? this.personById(before.id, tx) : null;
+  }
+
+  /** Live (not merged away) people matching any of the exact identifiers. */
+  async byIdentifiers(crisisId: string | null, ids: { passport?: string; phone?: string; email?: string }): Promise<PersonRecord[]> {
+    const parts: string[] = [];
+    const params: string[] = [];
+    if (ids.passport) {
+      parts.push(`"passportNumber" = ?`);
+      params.push(ids.passport);
+    }
+    if (ids.phone) {
+      parts.push(`"phone" = ?`);
+      params.push(ids.phone);
+    }
+    if (ids.email) {
+      parts.push(`"email" = ?`);
+      params.push(ids.email);
+    }
+    if (!parts.length) return [];
+    const scope = crisisId ? ` AND "crisisId" = ?` : '';
+    const rows = await this.sqlRead().all(`SELECT * FROM "Person" WHERE (${parts.join(' OR ')}) AND "mergedIntoId" IS NULL${scope} LIMIT 50`, [...params, ...(crisisId ? [crisisId] : [])]);
+    return rows.map(personOfSql);
+  }
+
+  /** Ids of live people of a crisis sharing any blocking key, with how many keys they share. */
+  async candidatesByKeys(crisisId: string, keys: string[], limit = 200): Promise<{ personId: string; shared: number }[]> {
+    if (!keys.length) return [];
+    const rows = await this.sqlRead().all<{ personId: string; shared: unknown }>(
+      `SELECT k."personId" AS "personId", COUNT(*) AS "shared" FROM "PersonKey" k WHERE k."crisisId" = ? AND k."key" IN (${inList(keys.length)})
+       GROUP BY k."personId" ORDER BY COUNT(*) DESC LIMIT ?`,
+      [crisisId, ...keys, limit],
+    );
+    return rows.map((r) => ({ personId: String(r.personId), shared: Number(r.shared) }));
+  }
+
+  addKeys(sql: SqlBatch, crisisId: string, personId: string, keys: readonly string[]): void {
+    for (const key of new Set(keys)) sql.insert(`INSERT INTO "PersonKey" ("personId", "crisisId", "key")`, [personId, crisisId, key], `ON CONFLICT DO NOTHING`);
+  }
+
+  async replaceKeys(tx: Tx, crisisId: string, personId: string, keys: readonly string[]): Promise<void> {
+    await tx.personKey.deleteMany({ where: { personId } });
+    if (keys.length) await tx.personKey.createMany({ data: [...new Set(keys)].map((key) => ({ personId, crisisId, key })) });
+  }
+
+  /** Counts by status of a crisis's live people: what the board shows. */
+  async statusCounts(crisisId: string): Promise<Map<string, number>> {
+    const rows = await this.sqlRead().all<{ status: string; n: unknown }>(
+      `SELECT "status", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL GROUP BY "status"`,
+      [crisisId],
+    );
+    return new Map(rows.map((r) => [String(r.status), Number(r.n)]));
+  }
+
+  /** Status changes since `since` (by when they were recorded), for "change since the last update". */
+  async statusChangesSince(crisisId: string, since: Date): Promise<Map<string, number>> {
+    const rows = await this.sqlRead().all<{ status: string; n: unknown }>(
+      `SELECT "status", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL AND "statusAt" >= ? GROUP BY "status"`,
+      [crisisId, since],
+    );
+    return new Map(rows.map((r) => [String(r.status), Number(r.n)]));
+  }
+
+  async needsCounts(crisisId: string): Promise<Map<string, number>> {
+    const rows = await this.sqlRead().all<{ needs: string; n: unknown }>(
+      `SELECT "needs", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL AND "needs" <> '[]' GROUP BY "needs"`,
+      [crisisId],
+    );
+    const out = new Map<string, number>();
+    for (const r of rows) for (const need of list(String(r.needs))) out.set(need, (out.get(need) ?? 0) + Number(r.n));
+    return out;
+  }
+
+  /** People of a crisis whose name key starts with `prefix` (the cheap first pass of /person find). */
+  async byNameKeyPrefix(crisisId: string | null, prefix: string, limit: number): Promise<PersonRecord[]> {
+    const scope = crisisId ? `"crisisId" = ? AND ` : '';
+    const rows = await this.sqlRead().all(
+      `SELECT * FROM "Person" WHERE ${scope}"nameKey" >= ? AND "nameKey" < ? AND "mergedIntoId" IS NULL ORDER BY "nameKey" LIMIT ?`,
+      [...(crisisId ? [crisisId] : []), prefix, `${prefix}\uffff`, limit],
+    );
+    return rows.map(personOfSql);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Notes and status
+
+  async addNote(tx: Tx, n: Omit<PersonNoteRecord, 'id'> & { id?: string }): Promise<PersonNoteRecord> {
+    return tx.personNote.create({ data: { ...n, id: n.id ?? newId() } });
+  }
+
+  /**
+   * The person's status follows a note only when the note is at least as recent (by source time)
+   * as the one that set the current status: concurrent and late reports converge on the latest.
+   */
+  async applyStatus(tx: Tx, personId: string, status: string, sourceAt: Date, now: Date): Promise<boolean> {
+    const { count } = await tx.person.updateMany({
+      where: { id: personId, OR: [{ statusAt: null }, { statusAt: { lte: sourceAt } }] },
+      data: { status, statusAt: sourceAt, updatedAt: now },
+    });
+    return count > 0;
+  }
+
+  async notes(personId: string, client: Db | Tx = this.db): Promise<PersonNoteRecord[]> {
+    return client.personNote.findMany({ where: { personId }, orderBy: [{ sourceAt: 'asc' }, { createdAt: 'asc' }] });
+  }
+
+  async notesOfCrisis(crisisId: string): Promise<PersonNoteRecord[]> {
+    return this.db.personNote.findMany({ where: { crisisId }, orderBy: [{ personId: 'asc' }, { sourceAt: 'asc' }] });
+  }
+
+  async addAttempt(tx: Tx, a: Omit<ContactAttemptRecord, 'id'>): Promise<ContactAttemptRecord> {
+    return tx.contactAttempt.create({ data: { ...a, id: newId() } });
+  }
+
+  async attempts(personId: string, client: Db | Tx = this.db): Promise<ContactAttemptRecord[]> {
+    return client.contactAttempt.findMany({ where: { personId }, orderBy: { at: 'asc' } });
+  }
+
+  /**
+   * The call list: live, unaccounted people of the crisis not tried since `since`, never-tried
+   * first, then the longest since their last try, then the oldest records.
+   */
+  async callList(crisisId: string, since: Date, limit: number): Promise<{ person: PersonRecord; lastAttemptAt: Date | null; attempts: number }[]> {
+    const rows = await this.sqlRead().all(
+      `SELECT p.*, a."last" AS "lastAttemptAt", COALESCE(a."n", 0) AS "attemptCount"
+       FROM "Person" p
+       LEFT JOIN (SELECT "personId", MAX("at") AS "last", COUNT(*) AS "n" FROM "ContactAttempt" WHERE "crisisId" = ? GROUP BY "personId") a ON a."personId" = p."id"
+       WHERE p."crisisId" = ? AND p."status" = 'unaccounted' AND p."mergedIntoId" IS NULL AND (a."last" IS NULL OR a."last" < ?)
+       ORDER BY CASE WHEN a."last" IS NULL THEN 0 ELSE 1 END, a."last", p."createdAt"
+       LIMIT ?`,
+      [crisisId, crisisId, since, limit],
+    );
+    return rows.map((r) => ({ person: personOfSql(r), lastAttemptAt: dateOrNull(r.lastAttemptAt), attempts: Number(r.attemptCount) }));
+  }
+
+  async people(crisisId: string, opts: { includeMerged?: boolean } = {}): Promise<PersonRecord[]> {
+    const rows = await this.sqlRead().all(`SELECT * FROM "Person" WHERE "crisisId" = ?${opts.includeMerged ? '' : ` AND "mergedIntoId" IS NULL`} ORDER BY "number"`, [crisisId]);
+    return rows.map(personOfSql);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Duplicates
+
+  async addCandidate(tx: Tx, c: { crisisId: string; a: string; b: string; score: number; reasons: string[]; at: Date }): Promise<void> {
+    // One row per pair, whichever way round it was found.
+    const [x, y] = c.a < c.b ? [c.a, c.b] : [c.b, c.a];
+    await tx.$executeRaw`INSERT INTO "DuplicateCandidate" ("id", "crisisId", "personAId", "personBId", "score", "reasons", "status", "createdAt")
+      VALUES (${newId()}, ${c.crisisId}, ${x}, ${y}, ${c.score}, ${JSON.stringify(c.reasons)}, 'open', ${c.at})
+      ON CONFLICT ("personAId", "personBId") DO NOTHING`;
+  }
+
+  addCandidateIn(sql: SqlBatch, c: { crisisId: string; a: string; b: string; score: number; reasons: string[]; at: Date }): void {
+    const [x, y] = c.a < c.b ? [c.a, c.b] : [c.b, c.a];
+    sql.insert(`INSERT INTO "DuplicateCandidate" ("id", "crisisId", "personAId", "personBId", "score", "reasons", "status", "createdAt")`, [newId(), c.crisisId, x, y, c.score, JSON.stringify(c.reasons), 'open', c.at], `ON CONFLICT ("personAId", "personBId") DO NOTHING`);
+  }
+
+  async candidates(crisisId: string, status = 'open', limit = 20): Promise<DuplicateRecord[]> {
+    const rows = await this.db.duplicateCandidate.findMany({ where: { crisisId, status }, orderBy: [{ score: 'desc' }, { createdAt: 'asc' }], take: limit });
+    return rows.map(toDuplicate);
+  }
+
+  async candidateCount(crisisId: string): Promise<number> {
+    return this.db.duplicateCandidate.count({ where: { crisisId, status: 'open' } });
+  }
+
+  async candidateById(id: string, client: Db | Tx = this.db): Promise<DuplicateRecord | null> {
+    const r = await client.duplicateCandidate.findUnique({ where: { id } });
+    return r ? toDuplicate(r) : null;
+  }
+
+  async decideCandidate(tx: Tx, c: DuplicateRecord, status: 'same' | 'different' | 'undone', by: string, at: Date, mergeUndo: string | null): Promise<boolean> {
+    const from = status === 'undone' ? 'same' : 'open';
+    const { count } = await tx.duplicateCandidate.updateMany({ where: { id: c.id, status: from }, data: { status, decidedById: by, decidedAt: at, mergeUndo } });
+    return count === 1;
+  }
+}
