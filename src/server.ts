@@ -15,6 +15,7 @@ import { createSlackDeliveryClient, registerDelivery, RoutingNotifier, SlackNoti
 import { createLogger, type Logger } from './logger';
 import { registerPagingJobs } from './handlers/page/page.jobs';
 import { registerCaseJobs } from './handlers/case/case.jobs';
+import { registerBoardJob } from './handlers/crisis/crisis-board';
 
 export interface RunningServer {
   url: string;
@@ -102,6 +103,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const email = config.SMTP_URL ? new EmailNotifier({ url: config.SMTP_URL, ...(config.EMAIL_FROM ? { from: config.EMAIL_FROM } : {}) }) : undefined;
   registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, channels: { chat, ...(sms ? { sms } : {}), ...(email ? { email } : {}) } });
   registerCaseJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, chat });
+  registerBoardJob(core.scheduler, { store: core.store, missionTimeZone: core.settings.missionTimeZone, chat });
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   let server: http.Server;
   try {

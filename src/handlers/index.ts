@@ -15,6 +15,9 @@ import { pageCommands } from './page/page.commands';
 import { caseCommands } from './case/case.commands';
 import { caseAdminCommands } from './case/case-admin.commands';
 import { caseExportCommand, caseReportCommand } from './case/case-report.command';
+import { crisisCommands } from './crisis/crisis.commands';
+import { personCommands } from './crisis/person.commands';
+import { crisisBoardCommand } from './crisis/crisis-board';
 // Registers the open-cases section of the handoff brief.
 import './case/case-brief';
 import { awayCommand } from './roster/away.command';
@@ -75,4 +78,7 @@ export const commands: readonly AnyCommand[] = [
   caseReportCommand,
   caseExportCommand,
   ...caseAdminCommands,
+  ...crisisCommands,
+  ...personCommands,
+  crisisBoardCommand,
 ];

@@ -11,6 +11,7 @@ import {
   type DeliveryResult,
   type Destination,
   type MemberDirectory,
+  type MessagePinner,
   type MessageUpdater,
   type Notifier,
 } from './types';
@@ -36,7 +37,7 @@ export interface RoutingOptions {
   logger?: Logger;
 }
 
-export class RoutingNotifier implements Notifier, MessageUpdater {
+export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner {
   private readonly prefer: ChatPlatform[];
 
   constructor(private readonly opts: RoutingOptions) {
@@ -75,6 +76,13 @@ export class RoutingNotifier implements Notifier, MessageUpdater {
       this.opts.logger?.info({ memberId: member.id, platform: p, error: r.error }, 'could not reach the member on this platform');
     }
     return notDelivered(errors.join('; '));
+  }
+
+  /** Pins a message where the platform allows it (Slack); elsewhere says so. */
+  pin(copy: ChatCopy): Promise<DeliveryResult> {
+    const n = this.notifier(copy.platform) as (PlatformNotifier & Partial<MessagePinner>) | undefined;
+    if (!n?.pin) return Promise.resolve(notDelivered(`${PLATFORM_NAME[copy.platform]} does not let bots pin messages`));
+    return n.pin(copy);
   }
 
   /** Updates a message on the platform it was sent on. */

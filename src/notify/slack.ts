@@ -125,6 +125,14 @@ export class SlackNotifier {
     return this.delivered(r.data, copy.conversation, copy.messageId);
   }
 
+  /** pins.add is idempotent in effect ("already_pinned" is success). */
+  async pin(copy: ChatCopy): Promise<DeliveryResult> {
+    if (copy.platform !== 'slack') return notDelivered(`not a Slack message: ${copy.platform}`);
+    const r = await this.client.call('pins.add', { channel: copy.conversation, timestamp: copy.messageId }, { idempotent: true });
+    if (!r.ok) return /already_pinned/.test(r.result.ok ? '' : r.result.error) ? { ok: true } : r.result;
+    return { ok: true };
+  }
+
   private async post(channel: string, reply: MessageReply, thread?: string): Promise<DeliveryResult> {
     const { text, blocks } = renderMessage(reply);
     const r = await this.client.postMessage({ channel, text, blocks, ...(thread !== undefined ? { thread_ts: thread } : {}) });

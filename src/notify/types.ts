@@ -33,6 +33,11 @@ export interface MessageUpdater {
   update(copy: ChatCopy, reply: MessageReply): Promise<DeliveryResult>;
 }
 
+/** Pins a message sent before in its channel (Slack pins.add). Teams bots cannot pin: not offered there. */
+export interface MessagePinner {
+  pin(copy: ChatCopy): Promise<DeliveryResult>;
+}
+
 export interface Notifier {
   send(to: Destination, reply: MessageReply): Promise<DeliveryResult>;
 }

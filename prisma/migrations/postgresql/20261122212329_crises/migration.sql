@@ -1,6 +1,6 @@
 -- CreateTable
 CREATE TABLE "Crisis" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "code" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "region" TEXT NOT NULL,
@@ -9,26 +9,27 @@ CREATE TABLE "Crisis" (
     "leadershipChannel" TEXT,
     "channel" TEXT,
     "boardMessage" TEXT,
-    "openedAt" DATETIME NOT NULL,
+    "openedAt" TIMESTAMP(3) NOT NULL,
     "openedById" TEXT,
-    "stoodDownAt" DATETIME,
+    "stoodDownAt" TIMESTAMP(3),
     "version" INTEGER NOT NULL DEFAULT 1,
-    "updatedAt" DATETIME NOT NULL
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Crisis_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "CrisisMember" (
     "crisisId" TEXT NOT NULL,
     "memberId" TEXT NOT NULL,
-    "addedAt" DATETIME NOT NULL,
+    "addedAt" TIMESTAMP(3) NOT NULL,
 
-    PRIMARY KEY ("crisisId", "memberId"),
-    CONSTRAINT "CrisisMember_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    CONSTRAINT "CrisisMember_pkey" PRIMARY KEY ("crisisId","memberId")
 );
 
 -- CreateTable
 CREATE TABLE "Person" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "number" INTEGER NOT NULL,
     "fullName" TEXT NOT NULL,
@@ -48,8 +49,8 @@ CREATE TABLE "Person" (
     "homePostalCode" TEXT,
     "homeCountry" TEXT,
     "location" TEXT,
-    "latitude" REAL,
-    "longitude" REAL,
+    "latitude" DOUBLE PRECISION,
+    "longitude" DOUBLE PRECISION,
     "phone" TEXT,
     "email" TEXT,
     "nokName" TEXT,
@@ -60,21 +61,22 @@ CREATE TABLE "Person" (
     "needs" TEXT NOT NULL DEFAULT '[]',
     "household" TEXT,
     "status" TEXT NOT NULL DEFAULT 'unaccounted',
-    "statusAt" DATETIME,
+    "statusAt" TIMESTAMP(3),
     "source" TEXT NOT NULL,
     "sourceId" TEXT,
-    "sourceDate" DATETIME NOT NULL,
+    "sourceDate" TIMESTAMP(3) NOT NULL,
     "pfif" TEXT,
     "mergedIntoId" TEXT,
     "version" INTEGER NOT NULL DEFAULT 1,
-    "createdAt" DATETIME NOT NULL,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "Person_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "createdAt" TIMESTAMP(3) NOT NULL,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Person_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "PersonNote" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "personId" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "authorId" TEXT,
@@ -84,22 +86,25 @@ CREATE TABLE "PersonNote" (
     "text" TEXT,
     "lastKnownLocation" TEXT,
     "madeContact" BOOLEAN,
-    "sourceAt" DATETIME NOT NULL,
-    "createdAt" DATETIME NOT NULL,
+    "sourceAt" TIMESTAMP(3) NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL,
     "linkedPersonId" TEXT,
     "pfif" TEXT,
-    CONSTRAINT "PersonNote_personId_fkey" FOREIGN KEY ("personId") REFERENCES "Person" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+
+    CONSTRAINT "PersonNote_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "ContactAttempt" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "personId" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "byId" TEXT,
     "byName" TEXT NOT NULL,
     "outcome" TEXT NOT NULL,
-    "at" DATETIME NOT NULL
+    "at" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "ContactAttempt_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
@@ -108,12 +113,12 @@ CREATE TABLE "PersonKey" (
     "crisisId" TEXT NOT NULL,
     "key" TEXT NOT NULL,
 
-    PRIMARY KEY ("personId", "key")
+    CONSTRAINT "PersonKey_pkey" PRIMARY KEY ("personId","key")
 );
 
 -- CreateTable
 CREATE TABLE "DuplicateCandidate" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "personAId" TEXT NOT NULL,
     "personBId" TEXT NOT NULL,
@@ -121,25 +126,28 @@ CREATE TABLE "DuplicateCandidate" (
     "reasons" TEXT NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'open',
     "decidedById" TEXT,
-    "decidedAt" DATETIME,
+    "decidedAt" TIMESTAMP(3),
     "mergeUndo" TEXT,
-    "createdAt" DATETIME NOT NULL
+    "createdAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "DuplicateCandidate_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Movement" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "number" INTEGER NOT NULL,
     "name" TEXT NOT NULL,
     "kind" TEXT NOT NULL,
     "capacity" INTEGER NOT NULL,
-    "departureAt" DATETIME NOT NULL,
+    "departureAt" TIMESTAMP(3) NOT NULL,
     "musterPoint" TEXT NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'planned',
     "version" INTEGER NOT NULL DEFAULT 1,
-    "createdAt" DATETIME NOT NULL,
-    CONSTRAINT "Movement_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "createdAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Movement_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
@@ -148,17 +156,16 @@ CREATE TABLE "MovementSeat" (
     "personId" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "state" TEXT NOT NULL,
-    "assignedAt" DATETIME NOT NULL,
-    "checkedInAt" DATETIME,
-    "boardedAt" DATETIME,
+    "assignedAt" TIMESTAMP(3) NOT NULL,
+    "checkedInAt" TIMESTAMP(3),
+    "boardedAt" TIMESTAMP(3),
 
-    PRIMARY KEY ("movementId", "personId"),
-    CONSTRAINT "MovementSeat_movementId_fkey" FOREIGN KEY ("movementId") REFERENCES "Movement" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    CONSTRAINT "MovementSeat_pkey" PRIMARY KEY ("movementId","personId")
 );
 
 -- CreateTable
 CREATE TABLE "ImportRun" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "fileName" TEXT NOT NULL,
     "status" TEXT NOT NULL,
@@ -169,9 +176,11 @@ CREATE TABLE "ImportRun" (
     "duplicates" INTEGER NOT NULL DEFAULT 0,
     "problems" TEXT NOT NULL DEFAULT '[]',
     "problemCount" INTEGER NOT NULL DEFAULT 0,
-    "startedAt" DATETIME NOT NULL,
-    "finishedAt" DATETIME,
-    "byId" TEXT
+    "startedAt" TIMESTAMP(3) NOT NULL,
+    "finishedAt" TIMESTAMP(3),
+    "byId" TEXT,
+
+    CONSTRAINT "ImportRun_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateIndex
@@ -181,7 +190,10 @@ CREATE UNIQUE INDEX "Crisis_code_key" ON "Crisis"("code");
 CREATE UNIQUE INDEX "Person_number_key" ON "Person"("number");
 
 -- CreateIndex
-CREATE INDEX "Person_crisisId_status_idx" ON "Person"("crisisId", "status");
+CREATE INDEX "Person_crisisId_mergedIntoId_status_idx" ON "Person"("crisisId", "mergedIntoId", "status");
+
+-- CreateIndex
+CREATE INDEX "Person_crisisId_mergedIntoId_statusAt_idx" ON "Person"("crisisId", "mergedIntoId", "statusAt");
 
 -- CreateIndex
 CREATE INDEX "Person_crisisId_nameKey_idx" ON "Person"("crisisId", "nameKey");
@@ -230,4 +242,19 @@ CREATE UNIQUE INDEX "MovementSeat_personId_key" ON "MovementSeat"("personId");
 
 -- CreateIndex
 CREATE INDEX "ImportRun_crisisId_startedAt_idx" ON "ImportRun"("crisisId", "startedAt");
+
+-- AddForeignKey
+ALTER TABLE "CrisisMember" ADD CONSTRAINT "CrisisMember_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Person" ADD CONSTRAINT "Person_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "PersonNote" ADD CONSTRAINT "PersonNote_personId_fkey" FOREIGN KEY ("personId") REFERENCES "Person"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Movement" ADD CONSTRAINT "Movement_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "MovementSeat" ADD CONSTRAINT "MovementSeat_movementId_fkey" FOREIGN KEY ("movementId") REFERENCES "Movement"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 

@@ -1,6 +1,6 @@
 -- CreateTable
 CREATE TABLE "Crisis" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "code" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "region" TEXT NOT NULL,
@@ -9,27 +9,26 @@ CREATE TABLE "Crisis" (
     "leadershipChannel" TEXT,
     "channel" TEXT,
     "boardMessage" TEXT,
-    "openedAt" TIMESTAMP(3) NOT NULL,
+    "openedAt" DATETIME NOT NULL,
     "openedById" TEXT,
-    "stoodDownAt" TIMESTAMP(3),
+    "stoodDownAt" DATETIME,
     "version" INTEGER NOT NULL DEFAULT 1,
-    "updatedAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "Crisis_pkey" PRIMARY KEY ("id")
+    "updatedAt" DATETIME NOT NULL
 );
 
 -- CreateTable
 CREATE TABLE "CrisisMember" (
     "crisisId" TEXT NOT NULL,
     "memberId" TEXT NOT NULL,
-    "addedAt" TIMESTAMP(3) NOT NULL,
+    "addedAt" DATETIME NOT NULL,
 
-    CONSTRAINT "CrisisMember_pkey" PRIMARY KEY ("crisisId","memberId")
+    PRIMARY KEY ("crisisId", "memberId"),
+    CONSTRAINT "CrisisMember_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
 CREATE TABLE "Person" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "crisisId" TEXT NOT NULL,
     "number" INTEGER NOT NULL,
     "fullName" TEXT NOT NULL,
@@ -49,8 +48,8 @@ CREATE TABLE "Person" (
     "homePostalCode" TEXT,
     "homeCountry" TEXT,
     "location" TEXT,
-    "latitude" DOUBLE PRECISION,
-    "longitude" DOUBLE PRECISION,
+    "latitude" REAL,
+    "longitude" REAL,
     "phone" TEXT,
     "email" TEXT,
     "nokName" TEXT,
@@ -61,22 +60,21 @@ CREATE TABLE "Person" (
     "needs" TEXT NOT NULL DEFAULT '[]',
     "household" TEXT,
     "status" TEXT NOT NULL DEFAULT 'unaccounted',
-    "statusAt" TIMESTAMP(3),
+    "statusAt" DATETIME,
     "source" TEXT NOT NULL,
     "sourceId" TEXT,
-    "sourceDate" TIMESTAMP(3) NOT NULL,
+    "sourceDate" DATETIME NOT NULL,
     "pfif" TEXT,
     "mergedIntoId" TEXT,
     "version" INTEGER NOT NULL DEFAULT 1,
-    "createdAt" TIMESTAMP(3) NOT NULL,
-    "updatedAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "Person_pkey" PRIMARY KEY ("id")
+    "createdAt" DATETIME NOT NULL,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "Person_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
 CREATE TABLE "PersonNote" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "personId" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "authorId" TEXT,
@@ -86,25 +84,22 @@ CREATE TABLE "PersonNote" (
     "text" TEXT,
     "lastKnownLocation" TEXT,
     "madeContact" BOOLEAN,
-    "sourceAt" TIMESTAMP(3) NOT NULL,
-    "createdAt" TIMESTAMP(3) NOT NULL,
+    "sourceAt" DATETIME NOT NULL,
+    "createdAt" DATETIME NOT NULL,
     "linkedPersonId" TEXT,
     "pfif" TEXT,
-
-    CONSTRAINT "PersonNote_pkey" PRIMARY KEY ("id")
+    CONSTRAINT "PersonNote_personId_fkey" FOREIGN KEY ("personId") REFERENCES "Person" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
 CREATE TABLE "ContactAttempt" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "personId" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "byId" TEXT,
     "byName" TEXT NOT NULL,
     "outcome" TEXT NOT NULL,
-    "at" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "ContactAttempt_pkey" PRIMARY KEY ("id")
+    "at" DATETIME NOT NULL
 );
 
 -- CreateTable
@@ -113,12 +108,12 @@ CREATE TABLE "PersonKey" (
     "crisisId" TEXT NOT NULL,
     "key" TEXT NOT NULL,
 
-    CONSTRAINT "PersonKey_pkey" PRIMARY KEY ("personId","key")
+    PRIMARY KEY ("personId", "key")
 );
 
 -- CreateTable
 CREATE TABLE "DuplicateCandidate" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "crisisId" TEXT NOT NULL,
     "personAId" TEXT NOT NULL,
     "personBId" TEXT NOT NULL,
@@ -126,28 +121,25 @@ CREATE TABLE "DuplicateCandidate" (
     "reasons" TEXT NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'open',
     "decidedById" TEXT,
-    "decidedAt" TIMESTAMP(3),
+    "decidedAt" DATETIME,
     "mergeUndo" TEXT,
-    "createdAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "DuplicateCandidate_pkey" PRIMARY KEY ("id")
+    "createdAt" DATETIME NOT NULL
 );
 
 -- CreateTable
 CREATE TABLE "Movement" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "crisisId" TEXT NOT NULL,
     "number" INTEGER NOT NULL,
     "name" TEXT NOT NULL,
     "kind" TEXT NOT NULL,
     "capacity" INTEGER NOT NULL,
-    "departureAt" TIMESTAMP(3) NOT NULL,
+    "departureAt" DATETIME NOT NULL,
     "musterPoint" TEXT NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'planned',
     "version" INTEGER NOT NULL DEFAULT 1,
-    "createdAt" TIMESTAMP(3) NOT NULL,
-
-    CONSTRAINT "Movement_pkey" PRIMARY KEY ("id")
+    "createdAt" DATETIME NOT NULL,
+    CONSTRAINT "Movement_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
@@ -156,16 +148,17 @@ CREATE TABLE "MovementSeat" (
     "personId" TEXT NOT NULL,
     "crisisId" TEXT NOT NULL,
     "state" TEXT NOT NULL,
-    "assignedAt" TIMESTAMP(3) NOT NULL,
-    "checkedInAt" TIMESTAMP(3),
-    "boardedAt" TIMESTAMP(3),
+    "assignedAt" DATETIME NOT NULL,
+    "checkedInAt" DATETIME,
+    "boardedAt" DATETIME,
 
-    CONSTRAINT "MovementSeat_pkey" PRIMARY KEY ("movementId","personId")
+    PRIMARY KEY ("movementId", "personId"),
+    CONSTRAINT "MovementSeat_movementId_fkey" FOREIGN KEY ("movementId") REFERENCES "Movement" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable
 CREATE TABLE "ImportRun" (
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL PRIMARY KEY,
     "crisisId" TEXT NOT NULL,
     "fileName" TEXT NOT NULL,
     "status" TEXT NOT NULL,
@@ -176,11 +169,9 @@ CREATE TABLE "ImportRun" (
     "duplicates" INTEGER NOT NULL DEFAULT 0,
     "problems" TEXT NOT NULL DEFAULT '[]',
     "problemCount" INTEGER NOT NULL DEFAULT 0,
-    "startedAt" TIMESTAMP(3) NOT NULL,
-    "finishedAt" TIMESTAMP(3),
-    "byId" TEXT,
-
-    CONSTRAINT "ImportRun_pkey" PRIMARY KEY ("id")
+    "startedAt" DATETIME NOT NULL,
+    "finishedAt" DATETIME,
+    "byId" TEXT
 );
 
 -- CreateIndex
@@ -190,7 +181,10 @@ CREATE UNIQUE INDEX "Crisis_code_key" ON "Crisis"("code");
 CREATE UNIQUE INDEX "Person_number_key" ON "Person"("number");
 
 -- CreateIndex
-CREATE INDEX "Person_crisisId_status_idx" ON "Person"("crisisId", "status");
+CREATE INDEX "Person_crisisId_mergedIntoId_status_idx" ON "Person"("crisisId", "mergedIntoId", "status");
+
+-- CreateIndex
+CREATE INDEX "Person_crisisId_mergedIntoId_statusAt_idx" ON "Person"("crisisId", "mergedIntoId", "statusAt");
 
 -- CreateIndex
 CREATE INDEX "Person_crisisId_nameKey_idx" ON "Person"("crisisId", "nameKey");
@@ -239,19 +233,4 @@ CREATE UNIQUE INDEX "MovementSeat_personId_key" ON "MovementSeat"("personId");
 
 -- CreateIndex
 CREATE INDEX "ImportRun_crisisId_startedAt_idx" ON "ImportRun"("crisisId", "startedAt");
-
--- AddForeignKey
-ALTER TABLE "CrisisMember" ADD CONSTRAINT "CrisisMember_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "Person" ADD CONSTRAINT "Person_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "PersonNote" ADD CONSTRAINT "PersonNote_personId_fkey" FOREIGN KEY ("personId") REFERENCES "Person"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "Movement" ADD CONSTRAINT "Movement_crisisId_fkey" FOREIGN KEY ("crisisId") REFERENCES "Crisis"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "MovementSeat" ADD CONSTRAINT "MovementSeat_movementId_fkey" FOREIGN KEY ("movementId") REFERENCES "Movement"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
