@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger';
 import { registerPagingJobs } from './handlers/page/page.jobs';
 import { registerCaseJobs } from './handlers/case/case.jobs';
 import { registerBoardJob } from './handlers/crisis/crisis-board';
+import { registerImportJobs } from './handlers/crisis/import.service';
 
 export interface RunningServer {
   url: string;
@@ -104,6 +105,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, channels: { chat, ...(sms ? { sms } : {}), ...(email ? { email } : {}) } });
   registerCaseJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, chat });
   registerBoardJob(core.scheduler, { store: core.store, missionTimeZone: core.settings.missionTimeZone, chat });
+  registerImportJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone, chat });
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   let server: http.Server;
   try {

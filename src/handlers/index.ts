@@ -18,6 +18,7 @@ import { caseExportCommand, caseReportCommand } from './case/case-report.command
 import { crisisCommands } from './crisis/crisis.commands';
 import { personCommands } from './crisis/person.commands';
 import { crisisBoardCommand } from './crisis/crisis-board';
+import { transferCommands } from './crisis/transfer.commands';
 // Registers the open-cases section of the handoff brief.
 import './case/case-brief';
 import { awayCommand } from './roster/away.command';
@@ -81,4 +82,5 @@ export const commands: readonly AnyCommand[] = [
   ...crisisCommands,
   ...personCommands,
   crisisBoardCommand,
+  ...transferCommands,
 ];

@@ -1,0 +1,457 @@
+// Importing people into a crisis from a CSV or PFIF file: each row checked as a whole (imported
+// complete, or listed with its problems), batches of a thousand rows committed one by one,
+// duplicates scored against the crisis and the file itself, and the same file imported again
+// creating nothing new (each record keyed by its source and source id). The import is a job: it
+// survives a restart and picks up where it stopped, and its message shows the progress.
+import crypto from 'node:crypto';
+import { z } from 'zod/v4';
+import {
+  blockingKeys,
+  checkBirth,
+  duplicateScore,
+  DUPLICATE_THRESHOLD,
+  fromPfifStatus,
+  latestStatusNote,
+  parseIsoInstant,
+  parseSource,
+  parseStatus,
+  personInputSchema,
+  type PersonData,
+  type PersonStatus,
+} from '../../domain/person';
+import { message, type MessageReply } from '../../domain/reply';
+import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
+import type { Logger } from '../../logger';
+import type { ChatCopy, MessageUpdater, Notifier } from '../../notify/types';
+import type { Tx } from '../../store/client';
+import { CrisisRepository, PERSON_COLUMNS, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
+import { newId } from '../../store/ids';
+import { valuesList, type SqlRunner, type SqlValue } from '../../store/sql';
+import type { AuditMeta, Store } from '../../store/store';
+import type { Outbox } from '../ports';
+import { nameIndexKeys, personOf, scheduleBoard } from './crisis.service';
+import type { PersonRecord as FileRecord, PfifNote } from './person-record';
+import { readPeopleCsv } from './person-csv';
+import { parsePfif } from './pfif';
+
+export const CRISIS_IMPORT_JOB = 'crisis-import';
+const BATCH = 1000;
+/** The name an expired PFIF placeholder is stored under. */
+export const EXPIRED_NAME = 'Expired PFIF record';
+/** Problems kept on the run for the report; the count is kept in full. */
+const MAX_PROBLEMS = 500;
+/** People in one blocking bucket a row is scored against: a common name must not make it quadratic. */
+const MAX_PER_KEY = 25;
+/** The progress message is updated at most this often. */
+const PROGRESS_EVERY_MS = 2000;
+
+export interface ImportDeps {
+  store: Store;
+  outbox: Outbox;
+  logger: Logger;
+  missionTimeZone: string;
+}
+
+export interface ImportProblem {
+  row: number;
+  column: string;
+  problem: string;
+}
+
+export interface ImportSummary {
+  runId: string;
+  status: 'done' | 'failed';
+  total: number;
+  imported: number;
+  updated: number;
+  unchanged: number;
+  duplicates: number;
+  problems: ImportProblem[];
+  problemCount: number;
+  unmapped: string[];
+}
+
+/** Where the people of a file come from: the same file imported again maps onto the same records. */
+export function importSource(fileName: string, format: 'csv' | 'pfif'): string {
+  const base = fileName.trim().toLowerCase().replace(/^.*[\\/]/, '').slice(0, 120) || 'file';
+  return `${format}:${base}`;
+}
+
+/** A row without an id of its own is known by its content. */
+function contentId(r: FileRecord): string {
+  const { notes: _n, pfif: _p, ...fields } = r;
+  return `h:${crypto.createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 24)}`;
+}
+
+const FIELD_NAMES: Record<string, string> = { fullName: 'name', dateOfBirth: 'date of birth', passportNumber: 'passport', latitude: 'latitude', longitude: 'longitude', coordinates: 'coordinates' };
+
+/** A file record checked as the domain wants it, or its problems. */
+function checkRecord(r: FileRecord, now: number, tz: string): { ok: true; data: PersonData; status: PersonStatus | null } | { ok: false; problems: { column: string; problem: string }[] } {
+  const parsed = personInputSchema.safeParse({
+    fullName: r.fullName,
+    givenName: r.givenName,
+    familyName: r.familyName,
+    alternateNames: r.alternateNames,
+    sex: r.sex,
+    dateOfBirth: r.dateOfBirth,
+    age: r.age,
+    nationality: r.nationality,
+    passportNumber: r.passportNumber,
+    homeStreet: r.homeStreet,
+    homeNeighborhood: r.homeNeighborhood,
+    homeCity: r.homeCity,
+    homeState: r.homeState,
+    homePostalCode: r.homePostalCode,
+    homeCountry: r.homeCountry,
+    location: r.location,
+    latitude: r.latitude,
+    longitude: r.longitude,
+    phone: r.phone,
+    email: r.email,
+    nokName: r.nokName,
+    nokRelationship: r.nokRelationship,
+    nokPhone: r.nokPhone,
+    nokEmail: r.nokEmail,
+    description: r.description,
+    needs: r.needs ?? undefined,
+    household: r.household,
+    // A PFIF source_name is a repository, and an export of ours names its file: neither is one
+    // of our kinds of source, and neither is a reason to refuse the row.
+    source: r.pfif || !r.source || !parseSource(r.source) ? 'registration' : r.source,
+    sourceDate: r.sourceDate ?? undefined,
+  });
+  const problems: { column: string; problem: string }[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const k = String(issue.path[0] ?? '');
+      problems.push({ column: FIELD_NAMES[k] ?? k, problem: issue.message });
+    }
+  }
+  if (r.dateOfBirth) {
+    const b = checkBirth(r.dateOfBirth, now, tz);
+    if (!b.ok && !problems.some((p) => p.column === 'date of birth')) problems.push({ column: 'date of birth', problem: b.error });
+  }
+  let status: PersonStatus | null = null;
+  if (r.status && !r.pfif) {
+    status = parseStatus(r.status);
+    if (!status) problems.push({ column: 'status', problem: `"${r.status.slice(0, 40)}" is not a status` });
+  }
+  if (problems.length || !parsed.success) return { ok: false, problems };
+  return { ok: true, data: parsed.data, status };
+}
+
+/** The notes of a PFIF person, as ours. */
+function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: string, now: Date): { rows: SqlValue[][]; latest: { status: PersonStatus; at: number } | null } {
+  const rows: SqlValue[][] = [];
+  const statusNotes: { id: string; status: PersonStatus | null; sourceDate: number; entryDate: number }[] = [];
+  for (const n of notes) {
+    const at = parseIsoInstant(n.sourceDate) ?? now.getTime();
+    const status = n.status ? fromPfifStatus(n.status) : null;
+    const id = newId();
+    statusNotes.push({ id, status, sourceDate: at, entryDate: n.entryDate ? (parseIsoInstant(n.entryDate) ?? at) : at });
+    const extras = { noteRecordId: n.noteRecordId, linkedPersonRecordId: n.linkedPersonRecordId, entryDate: n.entryDate, authorEmail: n.authorEmail, authorPhone: n.authorPhone, pfifStatus: n.status, emailOfFoundPerson: n.emailOfFoundPerson, phoneOfFoundPerson: n.phoneOfFoundPerson, photoUrl: n.photoUrl, extra: n.extra };
+    rows.push([id, personId, crisisId, null, n.authorName, 'pfif', status, n.text, n.lastKnownLocation, n.authorMadeContact, new Date(at), now, null, JSON.stringify(extras)]);
+  }
+  const latest = latestStatusNote(statusNotes);
+  return { rows, latest: latest?.status ? { status: latest.status, at: latest.sourceDate } : null };
+}
+
+const NOTE_COLUMNS = ['id', 'personId', 'crisisId', 'authorId', 'authorName', 'source', 'status', 'text', 'lastKnownLocation', 'madeContact', 'sourceAt', 'createdAt', 'linkedPersonId', 'pfif'];
+
+async function insertRows(sql: SqlRunner, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], tail = ''): Promise<void> {
+  // SQLite allows 32,766 parameters a statement.
+  const per = Math.max(1, Math.floor(30_000 / columns.length));
+  for (let i = 0; i < rows.length; i += per) {
+    const chunk = rows.slice(i, i + per);
+    await sql.run(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(chunk.length, columns.length)} ${tail}`, chunk.flat());
+  }
+}
+
+/** Everything the duplicate check knows: people by blocking key, and their fields. */
+class DuplicateIndex {
+  private readonly byKey = new Map<string, number[]>();
+  private readonly people: PersonRecord[] = [];
+
+  add(p: PersonRecord): void {
+    const i = this.people.push(p) - 1;
+    for (const k of blockingKeys(p)) {
+      const list = this.byKey.get(k);
+      if (!list) this.byKey.set(k, [i]);
+      else if (list.length < MAX_PER_KEY) list.push(i);
+    }
+  }
+
+  /** People sharing a key with `p`, scored; those at or above the threshold. */
+  candidates(p: PersonRecord): { person: PersonRecord; score: number; reasons: string[] }[] {
+    const seen = new Set<number>();
+    const out: { person: PersonRecord; score: number; reasons: string[] }[] = [];
+    for (const k of blockingKeys(p)) {
+      for (const i of this.byKey.get(k) ?? []) {
+        if (seen.has(i)) continue;
+        seen.add(i);
+        const other = this.people[i] as PersonRecord;
+        if (other.id === p.id) continue;
+        const s = duplicateScore(other, p);
+        if (s.score >= DUPLICATE_THRESHOLD) out.push({ person: other, score: s.score, reasons: s.reasons });
+      }
+    }
+    return out;
+  }
+}
+
+/** The same fields, so nothing to update. */
+function sameFields(a: PersonRecord, b: PersonRecord): boolean {
+  const skip = new Set(['id', 'number', 'status', 'statusAt', 'version', 'createdAt', 'updatedAt', 'mergedIntoId', 'crisisId']);
+  return PERSON_COLUMNS.every((c, i) => skip.has(c) || JSON.stringify(personRow(a)[i]) === JSON.stringify(personRow(b)[i]));
+}
+
+interface Row {
+  row: number;
+  record?: FileRecord;
+  problems: ImportProblem[];
+}
+
+/** The rows of the file, streamed (CSV) or read at once (PFIF), and the header report. */
+async function rowsOf(format: 'csv' | 'pfif', content: Buffer): Promise<{ rows: AsyncIterable<Row> | Iterable<Row>; unmapped: string[]; fatal?: string }> {
+  if (format === 'csv') {
+    const csv = await readPeopleCsv(content);
+    if (csv.headers.missingRequired.length) return { rows: [], unmapped: csv.headers.unmapped, fatal: `the header has no column for ${csv.headers.missingRequired.join(', ')}` };
+    return { rows: csv.rows, unmapped: csv.headers.unmapped };
+  }
+  const r = parsePfif(content);
+  const byRecord = new Map<string, ImportProblem[]>();
+  for (const p of r.problems) {
+    if (p.severity !== 'error') continue;
+    byRecord.set(p.record, [...(byRecord.get(p.record) ?? []), { row: 0, column: p.field, problem: `${p.record}: ${p.problem}` }]);
+  }
+  const rows: Row[] = r.persons.map((p, i) => ({ row: i + 1, record: p, problems: [] }));
+  let n = rows.length;
+  for (const [, problems] of byRecord) rows.push({ row: ++n, problems });
+  return { rows, unmapped: [...new Set(r.problems.filter((p) => p.severity === 'warning' && /unknown/i.test(p.problem)).map((p) => p.field))] };
+}
+
+/**
+ * Runs (or resumes) an import. Each batch of rows is one transaction; a row is imported whole or
+ * listed with its problems. Re-running after a crash repeats nothing: rows already in are found by
+ * their source id.
+ */
+export async function runImport(deps: ImportDeps, runId: string, clock: () => Date, onBatch?: (done: number) => Promise<void>): Promise<ImportSummary> {
+  const { store } = deps;
+  const run = await store.db.importRun.findUnique({ where: { id: runId } });
+  if (!run?.content) throw new Error(`import ${runId} has no file`);
+  const crisis = await store.crises.byId(run.crisisId);
+  if (!crisis) throw new Error(`import ${runId}: crisis gone`);
+  const format = run.format === 'pfif' ? 'pfif' : 'csv';
+  const source = importSource(run.fileName, format);
+  const now0 = clock();
+  const summary: ImportSummary = { runId, status: 'done', total: 0, imported: 0, updated: 0, unchanged: 0, duplicates: 0, problems: [], problemCount: 0, unmapped: [] };
+  const { rows, unmapped, fatal } = await rowsOf(format, Buffer.from(run.content));
+  summary.unmapped = unmapped;
+  if (fatal) {
+    summary.problems.push({ row: 1, column: '', problem: fatal });
+    summary.problemCount = 1;
+    summary.status = 'failed';
+    await finish(store, runId, summary, 'failed', clock());
+    return summary;
+  }
+  // What the crisis already holds: this file's records (to update, not duplicate) and everyone (to score against).
+  const existing = await store.crises.people(crisis.id, { includeMerged: true });
+  const mine = new Map(existing.filter((p) => p.source === source && p.sourceId).map((p) => [p.sourceId as string, p]));
+  const index = new DuplicateIndex();
+  for (const p of existing) if (!p.mergedIntoId) index.add(p);
+
+  const problem = (p: ImportProblem): void => {
+    summary.problemCount++;
+    if (summary.problems.length < MAX_PROBLEMS) summary.problems.push(p);
+  };
+  let batch: Row[] = [];
+  const flush = async (): Promise<void> => {
+    if (!batch.length) return;
+    await importBatch(deps, crisis, source, batch, mine, index, summary, problem, clock());
+    batch = [];
+    await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: summary.total, imported: summary.imported, updated: summary.updated, duplicates: summary.duplicates, problemCount: summary.problemCount } }));
+    if (onBatch) await onBatch(summary.total);
+  };
+  for await (const r of rows) {
+    summary.total++;
+    batch.push(r);
+    if (batch.length >= BATCH) await flush();
+  }
+  await flush();
+  await finish(store, runId, summary, 'done', clock());
+  await store.transaction((tx) => scheduleBoard(deps.outbox, tx, crisis, now0));
+  deps.outbox.wake?.();
+  return summary;
+}
+
+async function finish(store: Store, runId: string, s: ImportSummary, status: 'done' | 'failed', at: Date): Promise<void> {
+  await store.transaction((tx) =>
+    tx.importRun.update({
+      where: { id: runId },
+      data: { status, finishedAt: at, content: null, total: s.total, done: s.total, imported: s.imported, updated: s.updated, duplicates: s.duplicates, problems: JSON.stringify(s.problems), problemCount: s.problemCount },
+    }),
+  );
+}
+
+async function importBatch(
+  deps: ImportDeps,
+  crisis: CrisisRecord,
+  source: string,
+  rows: Row[],
+  mine: Map<string, PersonRecord>,
+  index: DuplicateIndex,
+  summary: ImportSummary,
+  problem: (p: ImportProblem) => void,
+  now: Date,
+): Promise<void> {
+  const { store } = deps;
+  const fresh: { p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
+  const changed: PersonRecord[] = [];
+  for (const r of rows) {
+    for (const p of r.problems) problem(p);
+    if (!r.record) continue;
+    // An expired PFIF record keeps only its ids and dates: kept (an export must not lose it) as a
+    // placeholder that is never live (it points at itself), so no list, count or search shows it.
+    const expired = !r.record.fullName.trim() && Boolean(r.record.pfif?.expiryDate);
+    if (expired) r.record = { ...r.record, fullName: EXPIRED_NAME };
+    const checked = checkRecord(r.record, now.getTime(), deps.missionTimeZone);
+    if (!checked.ok) {
+      for (const p of checked.problems) problem({ row: r.row, column: p.column, problem: p.problem });
+      continue;
+    }
+    const sourceId = r.record.pfif?.personRecordId ?? r.record.sourceId ?? contentId(r.record);
+    // PFIF's source_name is the record's own (a repository's name): kept to be written back as it was.
+    const pfif = r.record.pfif ? JSON.stringify({ ...r.record.pfif, ...(r.record.source ? { sourceName: r.record.source } : {}) }) : null;
+    const before = mine.get(sourceId);
+    if (before) {
+      const next = { ...personOf(checked.data, { crisisId: crisis.id, number: before.number, source, sourceId, now, pfif, id: before.id }), status: before.status, statusAt: before.statusAt, createdAt: before.createdAt, version: before.version };
+      if (sameFields(before, next)) summary.unchanged++;
+      else changed.push(next);
+      continue;
+    }
+    const p = personOf(checked.data, { crisisId: crisis.id, number: 0, source, sourceId, now, pfif });
+    if (expired) p.mergedIntoId = p.id;
+    mine.set(sourceId, p);
+    fresh.push({ p, status: checked.status, notes: r.record.notes ?? [] });
+  }
+  const candidates: SqlValue[][] = [];
+  await store.transaction(async (tx: Tx) => {
+    const sql = store.sqlIn(tx);
+    if (fresh.length) {
+      const first = await CrisisRepository.reserveNumbers(tx, fresh.length);
+      const notes: SqlValue[][] = [];
+      fresh.forEach((f, i) => {
+        f.p.number = first + i;
+        if (f.notes.length) {
+          const n = pfifNotes(f.notes, f.p.id, crisis.id, now);
+          notes.push(...n.rows);
+          if (n.latest) {
+            f.p.status = n.latest.status;
+            f.p.statusAt = new Date(n.latest.at);
+          }
+        } else if (f.status) {
+          f.p.status = f.status;
+          f.p.statusAt = f.p.sourceDate;
+          notes.push([newId(), f.p.id, crisis.id, null, 'Import', source, f.status, 'Imported', f.p.location, null, f.p.sourceDate, now, null, null]);
+        }
+        for (const d of index.candidates(f.p)) {
+          const [a, b] = d.person.id < f.p.id ? [d.person.id, f.p.id] : [f.p.id, d.person.id];
+          candidates.push([newId(), crisis.id, a, b, d.score, JSON.stringify(d.reasons), 'open', now]);
+        }
+        index.add(f.p);
+      });
+      await insertRows(sql, 'Person', PERSON_COLUMNS, fresh.map((f) => personRow(f.p)));
+      await insertRows(sql, 'PersonKey', ['personId', 'crisisId', 'key'], fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), 'ON CONFLICT DO NOTHING');
+      if (notes.length) await insertRows(sql, 'PersonNote', NOTE_COLUMNS, notes);
+      if (candidates.length) await insertRows(sql, 'DuplicateCandidate', ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], candidates, 'ON CONFLICT ("personAId", "personBId") DO NOTHING');
+    }
+    for (const p of changed) {
+      const { alternateNames, needs, id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, ...rest } = p;
+      await tx.person.update({ where: { id: p.id }, data: { ...rest, alternateNames: JSON.stringify(alternateNames), needs: JSON.stringify(needs), version: { increment: 1 }, updatedAt: now } });
+      await store.crises.replaceKeys(tx, crisis.id, p.id, nameIndexKeys(p));
+    }
+  });
+  summary.imported += fresh.length;
+  summary.updated += changed.length;
+  summary.duplicates += candidates.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting an import, its job, and its progress message
+
+export async function startImport(
+  deps: ImportDeps,
+  meta: AuditMeta,
+  crisis: CrisisRecord,
+  file: { name: string; content: Buffer; format: 'csv' | 'pfif' },
+  reportTo: string | null,
+  by: { id: string | null },
+  now: Date,
+): Promise<string> {
+  const id = newId();
+  await deps.store.change(meta, async (w) => {
+    await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, content: new Uint8Array(file.content), reportTo, status: 'running', startedAt: now, byId: by.id } });
+    await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: `import:${id}`, dueAt: now, payload: { runId: id } });
+    await w.audit('crisis', crisis.id, 'import', null, { runId: id, file: file.name, bytes: file.content.length });
+  });
+  deps.outbox.wake?.();
+  return id;
+}
+
+export function importMessage(run: { fileName: string; status: string; done: number; imported: number; updated: number; duplicates: number; problemCount: number; problems: ImportProblem[] }, crisisCode: string, total?: number): MessageReply {
+  const head = run.status === 'running' ? `Importing ${run.fileName} into ${crisisCode}: ${run.done.toLocaleString('en')}${total ? ` of ${total.toLocaleString('en')}` : ''} rows…` : `Import of ${run.fileName} into ${crisisCode} ${run.status === 'done' ? 'finished' : 'failed'}: ${run.done.toLocaleString('en')} rows`;
+  const lines = [
+    `${run.imported} new, ${run.updated} updated, ${run.problemCount} rows with problems, ${run.duplicates} possible duplicates${run.duplicates ? ` (review: /crisis duplicates ${crisisCode})` : ''}.`,
+    ...run.problems.slice(0, 15).map((p) => `Row ${p.row}${p.column ? `, ${p.column}` : ''}: ${p.problem}`),
+    ...(run.problemCount > 15 ? [`…and ${run.problemCount - 15} more.`] : []),
+  ];
+  return message({ title: head, text: lines.join('\n'), visibility: 'direct', fallback: head });
+}
+
+const payloadSchema = z.object({ runId: z.string() });
+const problemsSchema = z.array(z.object({ row: z.number(), column: z.string(), problem: z.string() }));
+const copySchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string() });
+
+export interface ImportJobDeps extends ImportDeps {
+  chat?: Notifier & Partial<MessageUpdater>;
+}
+
+/** The import job (re-runnable: a second run skips what the first imported) and its progress message. */
+export function registerImportJobs(scheduler: Scheduler, deps: ImportJobDeps): void {
+  const { store } = deps;
+
+  async function showProgress(runId: string): Promise<void> {
+    const run = await store.db.importRun.findUnique({ where: { id: runId } });
+    if (!run?.reportTo || !deps.chat) return;
+    const crisis = await store.crises.byId(run.crisisId);
+    const reply = importMessage({ ...run, problems: problemsSchema.catch([]).parse(JSON.parse(run.problems)) }, crisis?.code ?? '?');
+    const copy = run.message ? copySchema.safeParse(JSON.parse(run.message)) : null;
+    if (copy?.success && deps.chat.update) {
+      const r = await deps.chat.update(copy.data as ChatCopy, reply);
+      if (r.ok) return;
+    }
+    const to = run.reportTo.startsWith('member:') ? { kind: 'member' as const, memberId: run.reportTo.slice(7) } : { kind: 'channel' as const, channel: run.reportTo };
+    const r = await deps.chat.send(to, to.kind === 'channel' ? { ...reply, visibility: 'channel' } : reply);
+    if (r.ok && r.copy) {
+      const copyJson = JSON.stringify(r.copy);
+      await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { message: copyJson } }));
+    }
+  }
+
+  scheduler.register(CRISIS_IMPORT_JOB, async (job, ctx): Promise<JobOutcome> => {
+    const p = payloadSchema.safeParse(job.payload);
+    if (!p.success) return { status: 'failed', error: 'invalid payload' };
+    const run = await store.db.importRun.findUnique({ where: { id: p.data.runId } });
+    if (!run || run.status !== 'running') return { status: 'done', result: { skipped: run?.status ?? 'gone' } };
+    let last = 0;
+    await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
+    const s = await runImport(deps, run.id, () => scheduler.now(), async () => {
+      if (Date.now() - last < PROGRESS_EVERY_MS) return;
+      last = Date.now();
+      await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
+    });
+    await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
+    ctx.logger.info({ runId: run.id, total: s.total, imported: s.imported, problems: s.problemCount }, 'import finished');
+    return { status: 'done', result: { total: s.total, imported: s.imported, updated: s.updated, problems: s.problemCount } };
+  });
+}

@@ -1,0 +1,225 @@
+// /crisis import and /crisis export: people in and out as CSV or PFIF 1.4.
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod/v4';
+import { toPfifStatus, type PersonStatus } from '../../domain/person';
+import { message } from '../../domain/reply';
+import type { PersonNoteRecord, PersonRecord } from '../../store/crisis.repository';
+import { CommandError, defineCommand, type HandlerContext } from '../command';
+import { actorOf, crisisCodeInput, crisisFor } from './crisis-access';
+import { importMessage, runImport, startImport } from './import.service';
+import { writePeopleCsv } from './person-csv';
+import type { PersonRecord as FileRecord, PfifNote, PfifPersonExtras } from './person-record';
+import { writePfif } from './pfif';
+
+/** Files larger than this are refused: a national registration list is a few MB. */
+const MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+function formatOf(name: string, given: string | undefined, content: Buffer): 'csv' | 'pfif' {
+  if (given === 'csv' || given === 'pfif') return given;
+  if (/\.(xml|pfif)$/i.test(name)) return 'pfif';
+  const head = content.subarray(0, 200).toString('utf8');
+  return /^\s*(<\?xml|<pfif)/i.test(head) ? 'pfif' : 'csv';
+}
+
+export const crisisImportCommand = defineCommand({
+  key: 'crisis import',
+  summary: 'import people from a CSV or PFIF 1.4 file (file=<path> on the console, data="…" pasted in chat)',
+  usage: '/crisis import <code> [file=<path>] [data="…"] [format=csv|pfif]',
+  allowed: 'any-member',
+  positional: ['crisis'],
+  form: {
+    title: 'Import people',
+    submitLabel: 'Import',
+    fields: [
+      { name: 'crisis', label: 'Crisis code', type: 'text', required: true, maxLength: 20 },
+      { name: 'data', label: 'CSV (with a header line) or PFIF XML', type: 'longText', required: true },
+    ],
+  },
+  opensForm: (args) => args.crisis === undefined || (args.data === undefined && args.file === undefined),
+  input: z.strictObject({
+    crisis: crisisCodeInput,
+    file: z.string().trim().max(500).optional(),
+    data: z.string().max(MAX_FILE_BYTES).optional(),
+    format: z.enum(['csv', 'pfif'], { error: 'format=csv or format=pfif' }).optional(),
+  }),
+  async run(ctx, input) {
+    const actor = actorOf(ctx);
+    const crisis = await crisisFor(ctx, input.crisis, { active: true });
+    let content: Buffer;
+    let name: string;
+    if (input.file) {
+      // A path only from the console: the operator's own machine.
+      if (ctx.caller.platform !== 'console') throw new CommandError('FORBIDDEN', 'file= works on the console only; in chat, paste the file into the import form (data=).', { file: 'console only' });
+      try {
+        const stat = fs.statSync(input.file);
+        if (stat.size > MAX_FILE_BYTES) throw new CommandError('TOO_LARGE', `${input.file} is ${Math.round(stat.size / 1e6)} MB; the limit is ${MAX_FILE_BYTES / 1e6} MB.`, { file: 'too large' });
+        content = fs.readFileSync(input.file);
+      } catch (e) {
+        if (e instanceof CommandError) throw e;
+        throw new CommandError('FILE', `Could not read ${input.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}.`, { file: 'unreadable' });
+      }
+      name = path.basename(input.file);
+    } else if (input.data?.trim()) {
+      content = Buffer.from(input.data, 'utf8');
+      name = `pasted-${ctx.now.toISOString().slice(0, 10)}.${input.format ?? (/^\s*</.test(input.data) ? 'xml' : 'csv')}`;
+    } else {
+      throw new CommandError('INVALID_INPUT', 'Give the file: file=<path> on the console, or paste it (data=…).', { data: 'required' });
+    }
+    const format = formatOf(name, input.format, content);
+    const deps = { store: ctx.store, outbox: ctx.outbox, logger: ctx.logger, missionTimeZone: ctx.settings.missionTimeZone };
+    const runId = await startImport(deps, ctx.meta, crisis, { name, content, format }, ctx.caller.platform === 'console' ? null : `member:${actor.id}`, { id: actor.id }, ctx.now);
+    if (ctx.caller.platform !== 'console') {
+      return message({ title: `Importing ${name} into ${crisis.code}`, text: 'Progress and the row-by-row report come in our direct messages.' });
+    }
+    // The console runs no scheduler: import here and now. The queued job then finds it done.
+    const s = await runImport(deps, runId, () => new Date());
+    return { ...importMessage({ fileName: name, status: s.status, done: s.total, imported: s.imported, updated: s.updated, duplicates: s.duplicates, problemCount: s.problemCount, problems: s.problems }, crisis.code), visibility: 'caller', ok: s.problemCount === 0 || s.imported + s.updated + s.unchanged > 0 };
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+const extrasSchema = z.record(z.string(), z.unknown());
+
+function withoutSourceName(x: PfifPersonExtras): PfifPersonExtras {
+  const { sourceName: _drop, ...rest } = x as PfifPersonExtras & { sourceName?: string };
+  return rest;
+}
+
+function fileRecordOf(p: PersonRecord, notes: readonly PfifNote[]): FileRecord {
+  let pfif: PfifPersonExtras | undefined;
+  if (p.pfif) {
+    try {
+      const r = extrasSchema.safeParse(JSON.parse(p.pfif));
+      if (r.success && typeof r.data.personRecordId === 'string') pfif = r.data as unknown as PfifPersonExtras;
+    } catch {
+      // unreadable extras: export what we model
+    }
+  }
+  const expired = Boolean(pfif?.expiryDate) && p.mergedIntoId === p.id;
+  return {
+    sourceId: p.sourceId ?? String(p.number),
+    fullName: expired ? '' : p.fullName,
+    givenName: p.givenName,
+    familyName: p.familyName,
+    alternateNames: p.alternateNames,
+    sex: p.sex,
+    dateOfBirth: p.dateOfBirth,
+    age: p.age,
+    nationality: p.nationality,
+    passportNumber: p.passportNumber,
+    homeStreet: p.homeStreet,
+    homeNeighborhood: p.homeNeighborhood,
+    homeCity: p.homeCity,
+    homeState: p.homeState,
+    homePostalCode: p.homePostalCode,
+    homeCountry: p.homeCountry,
+    location: p.location,
+    latitude: p.latitude === null ? null : String(p.latitude),
+    longitude: p.longitude === null ? null : String(p.longitude),
+    phone: p.phone,
+    email: p.email,
+    nokName: p.nokName,
+    nokRelationship: p.nokRelationship,
+    nokPhone: p.nokPhone,
+    nokEmail: p.nokEmail,
+    description: p.description,
+    needs: p.needs.join(', ') || null,
+    household: p.household,
+    status: p.status,
+    // A PFIF record keeps the source_name it came with (none, for an expired placeholder).
+    source: pfif ? (typeof (pfif as { sourceName?: unknown }).sourceName === 'string' ? ((pfif as { sourceName?: string }).sourceName as string) : null) : p.source,
+    sourceDate: p.sourceDate.toISOString(),
+    ...(pfif ? { pfif: withoutSourceName(pfif) } : {}),
+    notes: [...notes],
+  };
+}
+
+const noteExtras = z.object({ noteRecordId: z.string().optional(), linkedPersonRecordId: z.string().nullable().optional(), entryDate: z.string().nullable().optional(), authorEmail: z.string().nullable().optional(), authorPhone: z.string().nullable().optional(), pfifStatus: z.string().nullable().optional(), emailOfFoundPerson: z.string().nullable().optional(), phoneOfFoundPerson: z.string().nullable().optional(), photoUrl: z.string().nullable().optional(), extra: z.record(z.string(), z.string()).optional() }).partial();
+
+function pfifNoteOf(n: PersonNoteRecord, personRecordId: string, domain: string, linked: Map<string, string>): PfifNote {
+  let x: z.output<typeof noteExtras> = {};
+  if (n.pfif) {
+    try {
+      x = noteExtras.catch({}).parse(JSON.parse(n.pfif));
+    } catch {
+      x = {};
+    }
+  }
+  return {
+    noteRecordId: x.noteRecordId ?? `${domain}/note.${n.id}`,
+    personRecordId,
+    linkedPersonRecordId: x.linkedPersonRecordId ?? (n.linkedPersonId ? (linked.get(n.linkedPersonId) ?? null) : null),
+    entryDate: x.entryDate ?? n.createdAt.toISOString(),
+    authorName: n.authorName,
+    authorEmail: x.authorEmail ?? null,
+    authorPhone: x.authorPhone ?? null,
+    sourceDate: n.sourceAt.toISOString(),
+    authorMadeContact: n.madeContact,
+    // The status as the source wrote it, else ours in PFIF's words.
+    status: x.pfifStatus ?? (n.status ? toPfifStatus(n.status as PersonStatus) || null : null),
+    emailOfFoundPerson: x.emailOfFoundPerson ?? null,
+    phoneOfFoundPerson: x.phoneOfFoundPerson ?? null,
+    lastKnownLocation: n.lastKnownLocation,
+    text: n.text ?? '',
+    photoUrl: x.photoUrl ?? null,
+    ...(x.extra ? { extra: x.extra } : {}),
+  };
+}
+
+function exportDomain(ctx: HandlerContext): string {
+  try {
+    return ctx.settings.publicBaseUrl ? new URL(ctx.settings.publicBaseUrl).host : 'duty-desk.invalid';
+  } catch {
+    return 'duty-desk.invalid';
+  }
+}
+
+export const crisisExportCommand = defineCommand({
+  key: 'crisis export',
+  summary: 'every person of a crisis as CSV, or as PFIF 1.4 with their notes (privately; audited)',
+  usage: '/crisis export <code> csv|pfif',
+  allowed: 'any-member',
+  positional: ['crisis', 'format'],
+  input: z.strictObject({ crisis: crisisCodeInput, format: z.enum(['csv', 'pfif'], { error: 'csv or pfif' }).default('csv') }),
+  async run(ctx, input) {
+    const crisis = await crisisFor(ctx, input.crisis);
+    const people = await ctx.store.crises.people(crisis.id);
+    await ctx.store.change(ctx.meta, (w) => w.audit('crisis', crisis.id, 'export', null, { format: input.format, people: people.length }));
+    const stamp = ctx.now.toISOString().slice(0, 10);
+    if (input.format === 'csv') {
+      const content = writePeopleCsv(people.map((p) => fileRecordOf(p, [])));
+      return message({
+        title: `${crisis.code}: ${people.length} people as CSV`,
+        text: 'Personal data: keep the file where only the crisis cell can read it.',
+        attachments: [{ filename: `${crisis.code.toLowerCase()}-people-${stamp}.csv`, mimeType: 'text/csv', content, title: `${crisis.code} people (CSV)`, altText: `${people.length} people, one per row.` }],
+      });
+    }
+    const domain = exportDomain(ctx);
+    // PFIF keeps duplicates as linked records, and expired placeholders: every record goes out.
+    const all = await ctx.store.crises.people(crisis.id, { includeMerged: true });
+    const idOf = new Map(all.map((p) => [p.id, fileRecordOf(p, []).pfif?.personRecordId ?? `${domain}/${p.sourceId ?? p.number}`]));
+    const notes = await ctx.store.crises.notesOfCrisis(crisis.id);
+    const byPerson = new Map<string, PfifNote[]>();
+    for (const n of notes) {
+      const pid = idOf.get(n.personId);
+      if (!pid) continue;
+      byPerson.set(n.personId, [...(byPerson.get(n.personId) ?? []), pfifNoteOf(n, pid, domain, idOf)]);
+    }
+    const records = all.map((p) => {
+      const r = fileRecordOf(p, byPerson.get(p.id) ?? []);
+      return r.pfif ? r : { ...r, sourceId: `${p.sourceId ?? p.number}` };
+    });
+    let problems = 0;
+    const xml = writePfif(records, { domain, onProblem: () => problems++ });
+    return message({
+      title: `${crisis.code}: ${all.length} records as PFIF 1.4`,
+      text: `With ${notes.length} notes.${problems ? ` ${problems} values did not fit PFIF and were left out or written as they are.` : ''} Phone, email, passport and next of kin are not written: a PFIF file may go to public registries.`,
+      attachments: [{ filename: `${crisis.code.toLowerCase()}-people-${stamp}.pfif.xml`, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8'), title: `${crisis.code} people (PFIF 1.4)`, altText: `${people.length} people with their notes.` }],
+    });
+  },
+});
+
+export const transferCommands = [crisisImportCommand, crisisExportCommand];
