@@ -323,6 +323,12 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
  * whether it is plausible needs today's date: checkBirth.
  */
 export function parseBirthDate(input: string): ParsedField<string> {
+  return parseBirthDateMemo(input);
+}
+
+const parseBirthDateMemo = memo(parseBirthDateOnce);
+
+function parseBirthDateOnce(input: string): ParsedField<string> {
   const t = input.trim();
   let y: number;
   let m: number | null = null;
@@ -583,8 +589,26 @@ export const countrySchema = z.string({ error: 'a country is required' }).transf
 const LETTER_FOLDS: Record<string, string> = { ß: 'ss', æ: 'ae', ø: 'o', ł: 'l', đ: 'd', œ: 'oe', ð: 'd', þ: 'th', ı: 'i', ħ: 'h', ŧ: 't' };
 const FOLDED = new RegExp(`[${Object.keys(LETTER_FOLDS).join('')}]`, 'g');
 
+/**
+ * A bounded memo: an import scores each new record against dozens of others, folding the same
+ * names and dates again and again. Pure functions of their input, so caching changes nothing.
+ */
+function memo<T>(fn: (s: string) => T, max = 100_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    const hit = cache.get(s);
+    if (hit !== undefined) return hit;
+    const v = fn(s);
+    if (cache.size >= max) cache.clear();
+    cache.set(s, v);
+    return v;
+  };
+}
+
 /** Lower case, accents stripped, ß → ss and the like; O'Brien's apostrophe joins, other punctuation separates. */
-function foldName(s: string): string {
+const foldName = memo(foldNameOnce);
+
+function foldNameOnce(s: string): string {
   return s
     .toLowerCase()
     .normalize('NFKD')

@@ -19,6 +19,8 @@ import { crisisCommands } from './crisis/crisis.commands';
 import { personCommands } from './crisis/person.commands';
 import { crisisBoardCommand } from './crisis/crisis-board';
 import { transferCommands } from './crisis/transfer.commands';
+import { movementCommands } from './crisis/movement.commands';
+import { duplicateCommands } from './crisis/duplicate.commands';
 // Registers the open-cases section of the handoff brief.
 import './case/case-brief';
 import { awayCommand } from './roster/away.command';
@@ -83,4 +85,6 @@ export const commands: readonly AnyCommand[] = [
   ...personCommands,
   crisisBoardCommand,
   ...transferCommands,
+  ...movementCommands,
+  ...duplicateCommands,
 ];

@@ -468,8 +468,14 @@ export class CrisisRepository {
     return rows.map(toDuplicate);
   }
 
+  /** Open pairs whose two records are both still live (a merge hides the others). */
   async candidateCount(crisisId: string): Promise<number> {
-    return this.db.duplicateCandidate.count({ where: { crisisId, status: 'open' } });
+    const rows = await this.sqlRead().all<{ n: unknown }>(
+      `SELECT COUNT(*) AS "n" FROM "DuplicateCandidate" d JOIN "Person" a ON a."id" = d."personAId" JOIN "Person" b ON b."id" = d."personBId"
+       WHERE d."crisisId" = ? AND d."status" = 'open' AND a."mergedIntoId" IS NULL AND b."mergedIntoId" IS NULL`,
+      [crisisId],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async candidateById(id: string, client: Db | Tx = this.db): Promise<DuplicateRecord | null> {

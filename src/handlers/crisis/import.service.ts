@@ -167,33 +167,41 @@ async function insertRows(sql: SqlRunner, table: string, columns: readonly strin
   }
 }
 
-/** Everything the duplicate check knows: people by blocking key, and their fields. */
+/** Keys that nearly identify a person: the same name (or one slip away), passport, phone or email. */
+const STRONG_KEY = /^(n|nd|p|t|e):/;
+
+/**
+ * Everything the duplicate check knows: people by blocking key. A candidate is scored only when
+ * it shares a strong key, or two weaker ones (a name skeleton and the birth year, a birth date
+ * and an initial): in a crisis of 100,000 the weak keys alone match hundreds of people a row.
+ */
 class DuplicateIndex {
   private readonly byKey = new Map<string, number[]>();
   private readonly people: PersonRecord[] = [];
 
-  add(p: PersonRecord): void {
+  add(p: PersonRecord, keys: readonly string[] = blockingKeys(p)): void {
     const i = this.people.push(p) - 1;
-    for (const k of blockingKeys(p)) {
+    for (const k of keys) {
       const list = this.byKey.get(k);
       if (!list) this.byKey.set(k, [i]);
       else if (list.length < MAX_PER_KEY) list.push(i);
     }
   }
 
-  /** People sharing a key with `p`, scored; those at or above the threshold. */
-  candidates(p: PersonRecord): { person: PersonRecord; score: number; reasons: string[] }[] {
-    const seen = new Set<number>();
+  /** People sharing enough keys with `p`, scored; those at or above the threshold. */
+  candidates(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
+    const weight = new Map<number, number>();
+    for (const k of keys) {
+      const w = STRONG_KEY.test(k) ? 2 : 1;
+      for (const i of this.byKey.get(k) ?? []) weight.set(i, (weight.get(i) ?? 0) + w);
+    }
     const out: { person: PersonRecord; score: number; reasons: string[] }[] = [];
-    for (const k of blockingKeys(p)) {
-      for (const i of this.byKey.get(k) ?? []) {
-        if (seen.has(i)) continue;
-        seen.add(i);
-        const other = this.people[i] as PersonRecord;
-        if (other.id === p.id) continue;
-        const s = duplicateScore(other, p);
-        if (s.score >= DUPLICATE_THRESHOLD) out.push({ person: other, score: s.score, reasons: s.reasons });
-      }
+    for (const [i, w] of weight) {
+      if (w < 2) continue;
+      const other = this.people[i] as PersonRecord;
+      if (other.id === p.id) continue;
+      const s = duplicateScore(other, p);
+      if (s.score >= DUPLICATE_THRESHOLD) out.push({ person: other, score: s.score, reasons: s.reasons });
     }
     return out;
   }
@@ -238,14 +246,15 @@ async function rowsOf(format: 'csv' | 'pfif', content: Buffer): Promise<{ rows: 
 export async function runImport(deps: ImportDeps, runId: string, clock: () => Date, onBatch?: (done: number) => Promise<void>): Promise<ImportSummary> {
   const { store } = deps;
   const run = await store.db.importRun.findUnique({ where: { id: runId } });
-  if (!run?.content) throw new Error(`import ${runId} has no file`);
+  const file = await store.db.importFile.findUnique({ where: { runId } });
+  if (!run || !file) throw new Error(`import ${runId} has no file`);
   const crisis = await store.crises.byId(run.crisisId);
   if (!crisis) throw new Error(`import ${runId}: crisis gone`);
   const format = run.format === 'pfif' ? 'pfif' : 'csv';
   const source = importSource(run.fileName, format);
   const now0 = clock();
   const summary: ImportSummary = { runId, status: 'done', total: 0, imported: 0, updated: 0, unchanged: 0, duplicates: 0, problems: [], problemCount: 0, unmapped: [] };
-  const { rows, unmapped, fatal } = await rowsOf(format, Buffer.from(run.content));
+  const { rows, unmapped, fatal } = await rowsOf(format, Buffer.from(file.content));
   summary.unmapped = unmapped;
   if (fatal) {
     summary.problems.push({ row: 1, column: '', problem: fatal });
@@ -285,12 +294,13 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
 }
 
 async function finish(store: Store, runId: string, s: ImportSummary, status: 'done' | 'failed', at: Date): Promise<void> {
-  await store.transaction((tx) =>
-    tx.importRun.update({
+  await store.transaction(async (tx) => {
+    await tx.importFile.deleteMany({ where: { runId } });
+    await tx.importRun.update({
       where: { id: runId },
-      data: { status, finishedAt: at, content: null, total: s.total, done: s.total, imported: s.imported, updated: s.updated, duplicates: s.duplicates, problems: JSON.stringify(s.problems), problemCount: s.problemCount },
-    }),
-  );
+      data: { status, finishedAt: at, total: s.total, done: s.total, imported: s.imported, updated: s.updated, duplicates: s.duplicates, problems: JSON.stringify(s.problems), problemCount: s.problemCount },
+    });
+  });
 }
 
 async function importBatch(
@@ -354,11 +364,12 @@ async function importBatch(
           f.p.statusAt = f.p.sourceDate;
           notes.push([newId(), f.p.id, crisis.id, null, 'Import', source, f.status, 'Imported', f.p.location, null, f.p.sourceDate, now, null, null]);
         }
-        for (const d of index.candidates(f.p)) {
+        const keys = blockingKeys(f.p);
+        for (const d of index.candidates(f.p, keys)) {
           const [a, b] = d.person.id < f.p.id ? [d.person.id, f.p.id] : [f.p.id, d.person.id];
           candidates.push([newId(), crisis.id, a, b, d.score, JSON.stringify(d.reasons), 'open', now]);
         }
-        index.add(f.p);
+        index.add(f.p, keys);
       });
       await insertRows(sql, 'Person', PERSON_COLUMNS, fresh.map((f) => personRow(f.p)));
       await insertRows(sql, 'PersonKey', ['personId', 'crisisId', 'key'], fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), 'ON CONFLICT DO NOTHING');
@@ -390,7 +401,8 @@ export async function startImport(
 ): Promise<string> {
   const id = newId();
   await deps.store.change(meta, async (w) => {
-    await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, content: new Uint8Array(file.content), reportTo, status: 'running', startedAt: now, byId: by.id } });
+    await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, reportTo, status: 'running', startedAt: now, byId: by.id } });
+    await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(file.content) } });
     await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: `import:${id}`, dueAt: now, payload: { runId: id } });
     await w.audit('crisis', crisis.id, 'import', null, { runId: id, file: file.name, bytes: file.content.length });
   });

@@ -54,12 +54,23 @@ function who(people: readonly Traveller[]): string {
   return people.map((p) => `#${p.number} ${p.fullName}`).join(', ');
 }
 
+/** A household's label and its people; one person alone, just them. */
+function groupLine(g: { label: string; people: readonly Traveller[]; priority: PriorityReason | null }): string {
+  const tag = g.priority ? ` [${PRIORITY_LABELS[g.priority]}]` : '';
+  return g.label.startsWith('household') ? `${g.label}${tag}: ${who(g.people)}` : `${who(g.people)}${tag}`;
+}
+
+/** "Charter 1 (Flight)" */
+function titled(m: Pick<MovementRecord, 'name' | 'kind'>): string {
+  return `${m.name} (${kindLabel(m.kind)})`;
+}
+
 function zoneOf(ctx: HandlerContext): string {
   return ctx.actor?.timeZone ?? ctx.settings.missionTimeZone;
 }
 
 function movementLine(m: MovementSummary, tz: string): string {
-  return `*${m.number}* ${kindLabel(m.kind)} ${m.name} · departs ${when(m.departureAt.getTime(), tz)} · muster ${m.musterPoint} · ${m.taken}/${m.capacity} seats taken, ${m.left} left · ${m.shownStatus}`;
+  return `*${m.number}* ${titled(m)} · departs ${when(m.departureAt.getTime(), tz)} · muster ${m.musterPoint} · ${m.taken}/${m.capacity} seats taken, ${m.left} left · ${m.shownStatus}`;
 }
 
 function movementFields(m: MovementSummary, tz: string): { label: string; value: string }[] {
@@ -132,7 +143,7 @@ export const movementNewCommand = defineCommand({
     const m = await createMovement(ctx, ctx.meta, crisis, parsed.data, ctx.now);
     const tz = viewerZone(ctx);
     return message({
-      title: `${crisis.code} movement ${m.number} planned: ${kindLabel(m.kind)} ${m.name}`,
+      title: `${crisis.code} movement ${m.number} planned: ${titled(m)}`,
       fields: movementFields({ ...m, taken: 0, left: m.capacity, shownStatus: m.status }, tz),
       text: `Seat people with /crisis assign ${crisis.code} <person or household="…"> ${m.number}, or everyone waiting with /crisis allocate ${crisis.code}.`,
       buttons: [
@@ -196,7 +207,7 @@ export const movementShowCommand = defineCommand({
     const buttons: ReplyButton[] = [{ label: 'Manifest (CSV)', command: `/crisis manifest ${crisis.code} ${m.number}` }];
     if (page < pages) buttons.push({ label: 'Next page', command: `/crisis movement show ${crisis.code} ${m.number} page=${page + 1}` });
     return message({
-      title: `${crisis.code} movement ${m.number}: ${kindLabel(m.kind)} ${m.name}`,
+      title: `${crisis.code} movement ${m.number}: ${titled(m)}`,
       text: rows.length ? `${rows.length} on the manifest: ${summary}.${pages > 1 ? ` Page ${page} of ${pages}.` : ''}` : `Nobody assigned yet: /crisis assign ${crisis.code} <person or household="…"> ${m.number}`,
       fields: movementFields(m, tz),
       rows: manifestRows,
@@ -277,12 +288,12 @@ export const allocateCommand = defineCommand({
       const groups = r.seated.filter((g) => g.movement.id === movement.id);
       if (!groups.length) continue;
       rows.push({
-        text: `*${movementLabel(movement)}* (${left} seat${left === 1 ? '' : 's'} left)\n${groups.map((g) => `${g.label} [${PRIORITY_LABELS[g.priority]}]: ${who(g.people)}`).join('\n')}`,
+        text: `*${movementLabel(movement)}* (${left} seat${left === 1 ? '' : 's'} left)\n${groups.map(groupLine).join('\n')}`,
         buttons: [{ label: 'Show', command: `/crisis movement show ${crisis.code} ${movement.number}` }],
       });
     }
     if (r.waiting.length) {
-      rows.push({ text: `*Waiting*\n${r.waiting.map((g) => `${g.label}${g.priority ? ` [${PRIORITY_LABELS[g.priority]}]` : ''}: ${who(g.people)}. Why: ${g.reason}`).join('\n')}` });
+      rows.push({ text: `*Waiting*\n${r.waiting.map((g) => `${groupLine(g)}. Why: ${g.reason}`).join('\n')}` });
     }
     return message({
       title: `${crisis.code}: ${seatedPeople} seated, ${waitingPeople} waiting`,
@@ -352,7 +363,7 @@ export const manifestCommand = defineCommand({
           filename: `${crisis.code.toLowerCase()}-movement-${m.number}-manifest-${stamp}.csv`,
           mimeType: 'text/csv',
           content,
-          title: `${crisis.code} ${kindLabel(m.kind)} ${m.name}: manifest (CSV)`,
+          title: `${crisis.code} ${titled(m)}: manifest (CSV)`,
           altText: `${rows.length} people on ${movementLabel(m)}, one per row: number, name, date of birth, nationality, passport, phone, household, needs, state, check-in and boarding times.`,
         },
       ],

@@ -23,6 +23,7 @@ import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { viewerZone, when } from '../roster/roster-common';
 import { actorOf, crisisCodeInput, crisisFor, defaultCrisis, mayWork } from './crisis-access';
 import { addPerson, findByName, logContact, reportStatus, type DuplicateMatch } from './crisis.service';
+import { historyOf } from './duplicate.service';
 
 const FIND_LIMIT = 15;
 const CALL_LIST_LIMIT = 30;
@@ -265,7 +266,7 @@ export const personShowCommand = defineCommand({
   async run(ctx, input) {
     const { person: p, crisis } = await personFor(ctx, input.person);
     const tz = viewerZone(ctx);
-    const [notes, attempts] = await Promise.all([ctx.store.crises.notes(p.id), ctx.store.crises.attempts(p.id)]);
+    const [notes, attempts] = await Promise.all([historyOf(ctx.store, p.id), ctx.store.crises.attempts(p.id)]);
     await ctx.store.change(ctx.meta, (w) => w.audit('person', p.id, 'view', null, { number: p.number, fields: 'full details' }));
     const f = (label: string, ...v: (string | number | null | undefined)[]): ReplyField | null => {
       const s = v.filter((x) => x !== null && x !== undefined && x !== '').join(' · ');
@@ -287,7 +288,7 @@ export const personShowCommand = defineCommand({
       f('Household', p.household),
       f('Source', SOURCE_LABELS[p.source as keyof typeof SOURCE_LABELS] ?? p.source, when(p.sourceDate.getTime(), tz)),
     ].filter((x): x is ReplyField => x !== null);
-    const history = notes.map((n) => `${when(n.sourceAt.getTime(), tz)} ${n.status ? statusLabel(n.status) : '—'}${n.madeContact ? ' (contact made)' : ''} · ${n.authorName}${n.text ? `: ${n.text}` : ''}${n.lastKnownLocation ? ` · at ${n.lastKnownLocation}` : ''}`);
+    const history = notes.map((n) => `${when(n.sourceAt.getTime(), tz)} ${n.status ? statusLabel(n.status) : '—'}${n.madeContact ? ' (contact made)' : ''} · ${n.authorName}${n.text ? `: ${n.text}` : ''}${n.lastKnownLocation ? ` · at ${n.lastKnownLocation}` : ''}${n.fromNumber !== null ? ` (on record #${n.fromNumber})` : ''}`);
     const calls = attempts.map((a) => `${when(a.at.getTime(), tz)} ${CONTACT_OUTCOME_LABELS[a.outcome as keyof typeof CONTACT_OUTCOME_LABELS] ?? a.outcome} · ${a.byName}`);
     return message({
       title: `#${p.number} ${p.fullName}`,

@@ -1,3 +1,9 @@
+-- CreateTable
+CREATE TABLE "ImportFile" (
+    "runId" TEXT NOT NULL PRIMARY KEY,
+    "content" BLOB NOT NULL
+);
+
 -- RedefineTables
 PRAGMA defer_foreign_keys=ON;
 PRAGMA foreign_keys=OFF;
@@ -6,7 +12,6 @@ CREATE TABLE "new_ImportRun" (
     "crisisId" TEXT NOT NULL,
     "fileName" TEXT NOT NULL,
     "format" TEXT NOT NULL,
-    "content" BLOB,
     "reportTo" TEXT,
     "message" TEXT,
     "status" TEXT NOT NULL,
