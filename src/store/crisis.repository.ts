@@ -372,7 +372,8 @@ export class CrisisRepository {
 
   async needsCounts(crisisId: string): Promise<Map<string, number>> {
     const rows = await this.sqlRead().all<{ needs: string; n: unknown }>(
-      `SELECT "needs", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL AND "needs" <> '[]' GROUP BY "needs"`,
+      // Two ranges around '[]' (no needs) rather than <>, which no index can answer.
+      `SELECT "needs", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL AND ("needs" < '[]' OR "needs" > '[]') GROUP BY "needs"`,
       [crisisId],
     );
     const out = new Map<string, number>();

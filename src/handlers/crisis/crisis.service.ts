@@ -45,15 +45,14 @@ export async function scheduleBoard(outbox: Outbox, tx: Tx, crisis: Pick<CrisisR
   await outbox.schedule(tx, { kind: CRISIS_BOARD_JOB, key: `crisis:${crisis.id}:board:${window}`, dueAt: new Date(window * BOARD_INTERVAL_MS), payload: { crisisId: crisis.id } });
 }
 
-/** Keys /person find and duplicate detection look names up by: each word, and its consonant skeleton. */
+/**
+ * Keys /person find and duplicate detection look names up by: each folded word. Slips are matched
+ * against the distinct words sharing the first letter (see matchingWords), so one row a word is
+ * enough; an import writes several hundred thousand of them.
+ */
 export function nameIndexKeys(p: { fullName: string; alternateNames: readonly string[] }): string[] {
   const keys = new Set<string>();
-  for (const name of [p.fullName, ...p.alternateNames]) {
-    for (const t of nameTokens(name)) {
-      keys.add(`w:${t}`);
-      if (t.length >= 3) keys.add(`s:${nameSkeleton(t)}`);
-    }
-  }
+  for (const name of [p.fullName, ...p.alternateNames]) for (const t of nameTokens(name)) keys.add(`w:${t}`);
   return [...keys];
 }
 
@@ -114,10 +113,9 @@ export interface DuplicateMatch {
 async function matchingWords(store: Store, crisisId: string, word: string): Promise<string[]> {
   const first = word.slice(0, 1);
   const rows = await store.sqlRead().all<{ key: string }>(`SELECT DISTINCT "key" FROM "PersonKey" WHERE "crisisId" = ? AND "key" >= ? AND "key" < ?`, [crisisId, `w:${first}`, `w:${first}\uffff`]);
-  const out = rows.map((r) => r.key).filter((k) => isNameMatch(word, k.slice(2)));
-  // A misspelt first letter still agrees on the consonant skeleton of the rest.
-  if (word.length >= 3) out.push(`s:${nameSkeleton(word)}`);
-  return out;
+  // Within a slip, or the same consonant skeleton (transposed or doubled letters, vowel spellings).
+  const skeleton = word.length >= 3 ? nameSkeleton(word) : null;
+  return rows.map((r) => r.key).filter((k) => isNameMatch(word, k.slice(2)) || (skeleton !== null && k.length >= 5 && nameSkeleton(k.slice(2)) === skeleton));
 }
 
 /**
