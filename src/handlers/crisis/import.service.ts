@@ -42,6 +42,7 @@ export const EXPIRED_NAME = 'Expired PFIF record';
 const MAX_PROBLEMS = 500;
 /** People in one blocking bucket a row is scored against: a common name must not make it quadratic. */
 const MAX_PER_KEY = 25;
+const MAX_PER_WEAK_KEY = 8;
 /** The progress message is updated at most this often. */
 const PROGRESS_EVERY_MS = 2000;
 
@@ -184,7 +185,8 @@ class DuplicateIndex {
     for (const k of keys) {
       const list = this.byKey.get(k);
       if (!list) this.byKey.set(k, [i]);
-      else if (list.length < MAX_PER_KEY) list.push(i);
+      // A weak key alone never makes a candidate: a few from each bucket are enough to pair with.
+      else if (list.length < (STRONG_KEY.test(k) ? MAX_PER_KEY : MAX_PER_WEAK_KEY)) list.push(i);
     }
   }
 
