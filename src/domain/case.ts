@@ -8,39 +8,13 @@ import { z } from 'zod/v4';
 import { formatDuration, parseDuration } from './escalation';
 import { emailSchema, phoneSchema } from './member';
 import type { Role } from './roles';
+import { compact, count, lookup, shown } from './words';
 import { addDays, dateKey, localOf, parseClock, formatClock, parseDateKey, zonedInstant, type LocalDate } from './zoned';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-function shown(s: string): string {
-  const t = s.trim();
-  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
-}
-
-/** 10,000: a fixed locale, so messages do not depend on the host. */
-function count(n: number): string {
-  return n.toLocaleString('en-GB');
-}
-
-/** The key lenient parsers look words up by: lower case, no accents, no spaces or punctuation. */
-function compact(s: string): string {
-  return s
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '');
-}
-
-function lookup<T extends string>(codes: readonly T[], labels: Record<T, string>, synonyms: Record<T, readonly string[]>): Map<string, T> {
-  const m = new Map<string, T>();
-  for (const code of codes) {
-    for (const word of [code, labels[code], ...synonyms[code]]) m.set(compact(word), code);
-  }
-  return m;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Categories

@@ -9,51 +9,9 @@ import { z } from 'zod/v4';
 import { fullNameSchema, MAX_FULL_NAME, MAX_NATIONALITY, MAX_PASSPORT, MAX_RELATIONSHIP, MIN_BIRTH_YEAR, MIN_PASSPORT, type ParsedField } from './case';
 import { emailSchema, phoneSchema } from './member';
 import { dateKey, localOf, parseDateKey } from './zoned';
+import { compact, count, lookup, orList, shown, wordSchema } from './words';
 
 const HOUR = 60 * 60 * 1000;
-
-function shown(s: string): string {
-  const t = s.trim();
-  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en-GB');
-}
-
-/** The key lenient parsers look words up by: lower case, no accents, no spaces or punctuation. */
-function compact(s: string): string {
-  return s
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '');
-}
-
-function lookup<T extends string>(codes: readonly T[], labels: Record<T, string>, synonyms: Record<T, readonly string[]>): Map<string, T> {
-  const m = new Map<string, T>();
-  for (const code of codes) {
-    for (const word of [code, labels[code], ...synonyms[code]]) m.set(compact(word), code);
-  }
-  return m;
-}
-
-/** "a, b or c" */
-function orList(words: readonly string[]): string {
-  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
-}
-
-/** A schema over a lenient word parser: null from the parser is the error. */
-function wordSchema<T>(parse: (s: string) => T | null, what: string, codes: readonly string[]) {
-  return z.string({ error: `${what} is required` }).transform((s, ctx) => {
-    const v = parse(s);
-    if (v === null) {
-      ctx.addIssue({ code: 'custom', message: `"${shown(s)}" is not ${what}; use ${orList(codes)}` });
-      return z.NEVER;
-    }
-    return v;
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Statuses
