@@ -143,6 +143,15 @@ describe('crisis and people [sqlite]', () => {
     for (const j of jobs) expect(j.dueAt.getTime() % 10_000).toBe(0);
   });
 
+  test('a case can be linked to the crisis; an unknown crisis is refused beside its field', async () => {
+    const r = msg(await cara().run('/case new category=crisis priority=P2 name="Pema Lama" reporter=relative summary="Family asks for news" crisis=npl-eq'));
+    expect(r.ok).toBe(true);
+    const ref = /C-\d{4}-\d{5}/.exec(r.title ?? '')?.[0];
+    expect(textOf(await cara().run(`/case show ${ref}`))).toContain('Crisis: NPL-EQ');
+    const bad = msg(await cara().run('/case new category=crisis priority=P2 name="X Y" reporter=relative summary="s" crisis=NOPE'));
+    expect(bad.error?.fields?.crisis).toMatch(/no crisis NOPE/);
+  });
+
   test('stand-down and reopen', async () => {
     expect(msg(await cara().run('/crisis stand-down NPL-EQ')).ok).toBe(true);
     expect(msg(await cara().run('/crisis stand-down NPL-EQ')).error?.code).toBe('SAME_STATUS');

@@ -89,7 +89,7 @@ function line(label: string, ...parts: (string | null | undefined)[]): ReplyFiel
 }
 
 /** Everything about the case: only for officer, crisis and leader roles, only privately. */
-export function caseDetails(c: CaseRecord, notes: readonly CaseNoteRecord[], events: readonly CaseEventRecord[], names: NameLookup, tz: string, now: number): MessageReply {
+export function caseDetails(c: CaseRecord, notes: readonly CaseNoteRecord[], events: readonly CaseEventRecord[], names: NameLookup, tz: string, now: number, crisisCode?: string | null): MessageReply {
   const fields = [
     line('Status', statusLabel(c.status), c.outcome ? `outcome: ${c.outcome}` : null),
     line('Priority', PRIORITY_BADGE[c.priority] ?? c.priority),
@@ -104,6 +104,7 @@ export function caseDetails(c: CaseRecord, notes: readonly CaseNoteRecord[], eve
     line('Consent to share with next of kin', c.consent),
     line('Reported by', REPORTER_LABELS[c.reporter as ReporterKind] ?? c.reporter, c.reporterDetail),
     line('Assignee', c.assigneeId ? nameOf(names, c.assigneeId) : 'nobody yet'),
+    line('Crisis', crisisCode ?? null),
     line('Service level', ackLine(c, names, tz, now), c.updateDueAt && open(c) ? `next update due ${when(c.updateDueAt.getTime(), tz)}` : null),
   ].filter((f): f is ReplyField => f !== null);
   const rows = [

@@ -95,7 +95,7 @@ const optionalText = (max: number, what: string) => z.string().trim().max(max, {
 export const caseNewCommand = defineCommand({
   key: 'case new',
   summary: 'log an urgent consular case (opens a form without arguments)',
-  usage: '/case new category=… priority=P1..P4 name="…" reporter=… summary="…" [dob=YYYY-MM-DD] [nationality=] [passport=] [city=] [country=] [location=] [contact=] [nok_name=] [nok_relationship=] [nok_phone=] [nok_email=] [consent=yes|no|unknown] [assignee=@member]',
+  usage: '/case new category=… priority=P1..P4 name="…" reporter=… summary="…" [dob=YYYY-MM-DD] [nationality=] [passport=] [city=] [country=] [location=] [contact=] [nok_name=] [nok_relationship=] [nok_phone=] [nok_email=] [consent=yes|no|unknown] [assignee=@member] [crisis=CODE]',
   allowed: CASE_ROLES,
   form: {
     title: 'Log a case',
@@ -120,6 +120,7 @@ export const caseNewCommand = defineCommand({
       { name: 'nok_email', label: 'Next of kin: email', type: 'text', required: false, maxLength: 200 },
       { name: 'consent', label: 'Consent to share with next of kin', type: 'select', required: false, options: CONSENT_VALUES.map((c) => ({ value: c, label: c })) },
       { name: 'assignee', label: 'Assign to', type: 'user', required: false },
+      { name: 'crisis', label: 'Crisis code', type: 'text', required: false, maxLength: 20, help: 'When the case belongs to a crisis, e.g. NPL-EQ' },
     ],
   },
   // Raw text here; run() checks every field and reports all problems at once, beside their fields.
@@ -143,6 +144,7 @@ export const caseNewCommand = defineCommand({
     nok_email: z.string().optional(),
     consent: z.string().optional(),
     assignee: z.string().optional(),
+    crisis: z.string().optional(),
   }),
   async run(ctx, input) {
     const actor = by(ctx);
@@ -194,6 +196,12 @@ export const caseNewCommand = defineCommand({
       if (typeof r === 'string') fields.assignee = r;
       else assignee = r;
     }
+    let crisisId: string | null = null;
+    if (input.crisis?.trim()) {
+      const crisis = await ctx.store.crises.byCode(input.crisis.trim());
+      if (!crisis) fields.crisis = `there is no crisis ${input.crisis.trim().slice(0, 20)}; see /crisis list`;
+      else crisisId = crisis.id;
+    }
     if (Object.keys(fields).length || !subject.success || !category || !priority || !summary || !reporter) {
       throw new CommandError('INVALID_INPUT', `The case was not saved: ${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, fields);
     }
@@ -209,7 +217,7 @@ export const caseNewCommand = defineCommand({
         consent: consent ?? 'unknown',
         subject: subject.data,
         assigneeId: assignee?.id ?? null,
-        crisisId: null,
+        crisisId,
       },
       actor,
       ctx.now,
@@ -337,7 +345,8 @@ export const caseShowCommand = defineCommand({
     const [notes, events] = await Promise.all([ctx.store.cases.notes(c.id), ctx.store.cases.events(c.id)]);
     // Reading personal data is recorded like changing it.
     await ctx.store.change(ctx.meta, (w) => w.audit('case', c.id, 'view', null, { ref: c.ref, fields: 'full details' }));
-    return caseDetails(c, notes, events, names, tz, now);
+    const crisis = c.crisisId ? await ctx.store.crises.byId(c.crisisId) : null;
+    return caseDetails(c, notes, events, names, tz, now, crisis?.code ?? null);
   },
 });
 
