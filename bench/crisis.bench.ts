@@ -54,7 +54,7 @@ function rng(seed: number): () => number {
 }
 
 /** 100,000 people; one in fifty a near copy of an earlier one (a slip in the name, same birth date and passport). */
-function makeCsv(n: number): { csv: Buffer; names: string[] } {
+export function makeCsv(n: number): { csv: Buffer; names: string[] } {
   const r = rng(42);
   const pools = namePools(r);
   const rows: (string | number)[][] = [];

@@ -1,5 +1,5 @@
 // Importing people into a crisis from a CSV or PFIF file: each row checked as a whole (imported
-// complete, or listed with its problems), batches of a thousand rows committed one by one,
+// complete, or listed with its problems), batches of 5,000 rows committed one by one,
 // duplicates scored against the crisis and the file itself, and the same file imported again
 // creating nothing new (each record keyed by its source and source id). The import is a job: it
 // survives a restart and picks up where it stopped, and its message shows the progress.
@@ -35,7 +35,8 @@ import { readPeopleCsv } from './person-csv';
 import { parsePfif } from './pfif';
 
 export const CRISIS_IMPORT_JOB = 'crisis-import';
-const BATCH = 1000;
+/** Rows a transaction: fewer commits rewrite the indexes' pages less often; larger ones hold SQLite's write lock longer. */
+const BATCH = 5000;
 /** The name an expired PFIF placeholder is stored under. */
 export const EXPIRED_NAME = 'Expired PFIF record';
 /** Problems kept on the run for the report; the count is kept in full. */
@@ -346,35 +347,40 @@ async function importBatch(
     mine.set(sourceId, p);
     fresh.push({ p, status: checked.status, notes: r.record.notes ?? [] });
   }
+  // Everything that needs no lock is done first: the write transaction (SQLite's one writer) only
+  // numbers the rows and writes them.
   const candidates: SqlValue[][] = [];
+  const notes: SqlValue[][] = [];
+  for (const f of fresh) {
+    if (f.notes.length) {
+      const n = pfifNotes(f.notes, f.p.id, crisis.id, now);
+      notes.push(...n.rows);
+      if (n.latest) {
+        f.p.status = n.latest.status;
+        f.p.statusAt = new Date(n.latest.at);
+      }
+    } else if (f.status) {
+      f.p.status = f.status;
+      f.p.statusAt = f.p.sourceDate;
+      notes.push([newId(), f.p.id, crisis.id, null, 'Import', source, f.status, 'Imported', f.p.location, null, f.p.sourceDate, now, null, null]);
+    }
+    const keys = blockingKeys(f.p);
+    for (const d of index.candidates(f.p, keys)) {
+      const [a, b] = d.person.id < f.p.id ? [d.person.id, f.p.id] : [f.p.id, d.person.id];
+      candidates.push([newId(), crisis.id, a, b, d.score, JSON.stringify(d.reasons), 'open', now]);
+    }
+    index.add(f.p, keys);
+  }
+  const nameKeys = fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k]));
   await store.transaction(async (tx: Tx) => {
     const sql = store.sqlIn(tx);
     if (fresh.length) {
       const first = await CrisisRepository.reserveNumbers(tx, fresh.length);
-      const notes: SqlValue[][] = [];
       fresh.forEach((f, i) => {
         f.p.number = first + i;
-        if (f.notes.length) {
-          const n = pfifNotes(f.notes, f.p.id, crisis.id, now);
-          notes.push(...n.rows);
-          if (n.latest) {
-            f.p.status = n.latest.status;
-            f.p.statusAt = new Date(n.latest.at);
-          }
-        } else if (f.status) {
-          f.p.status = f.status;
-          f.p.statusAt = f.p.sourceDate;
-          notes.push([newId(), f.p.id, crisis.id, null, 'Import', source, f.status, 'Imported', f.p.location, null, f.p.sourceDate, now, null, null]);
-        }
-        const keys = blockingKeys(f.p);
-        for (const d of index.candidates(f.p, keys)) {
-          const [a, b] = d.person.id < f.p.id ? [d.person.id, f.p.id] : [f.p.id, d.person.id];
-          candidates.push([newId(), crisis.id, a, b, d.score, JSON.stringify(d.reasons), 'open', now]);
-        }
-        index.add(f.p, keys);
       });
       await insertRows(sql, 'Person', PERSON_COLUMNS, fresh.map((f) => personRow(f.p)));
-      await insertRows(sql, 'PersonKey', ['personId', 'crisisId', 'key'], fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), 'ON CONFLICT DO NOTHING');
+      await insertRows(sql, 'PersonKey', ['personId', 'crisisId', 'key'], nameKeys, 'ON CONFLICT DO NOTHING');
       if (notes.length) await insertRows(sql, 'PersonNote', NOTE_COLUMNS, notes);
       if (candidates.length) await insertRows(sql, 'DuplicateCandidate', ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], candidates, 'ON CONFLICT ("personAId", "personBId") DO NOTHING');
     }
