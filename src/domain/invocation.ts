@@ -17,10 +17,22 @@ export interface Origin {
   workspaceId?: string;
 }
 
+/** A file that came with a message (a CSV uploaded to the bot's DM), already downloaded. */
+export interface InvocationFile {
+  name: string;
+  content: Buffer;
+  mimeType?: string;
+}
+
+/** Files larger than this are not downloaded: a national registration list is a few MB. */
+export const MAX_INVOCATION_FILE_BYTES = 50 * 1024 * 1024;
+
 interface BaseInvocation {
   caller: Caller;
   origin: Origin;
   requestId: string;
+  /** Files sent with the command (Slack or Teams DM upload); commands that take a file read them. */
+  files?: InvocationFile[];
 }
 
 /** A typed command, e.g. "/duty member add handle=alee". Also what a button press runs. */

@@ -1,7 +1,7 @@
 // What a use case declares: its name, who may run it, its inputs (one zod schema for inline
 // arguments and form submissions alike), its form, and what it does.
 import type { z } from 'zod/v4';
-import type { Caller, Origin } from '../domain/invocation';
+import type { Caller, InvocationFile, Origin } from '../domain/invocation';
 import type { Member } from '../domain/member';
 import type { FormField, FormValue, Reply } from '../domain/reply';
 import type { Allowed } from '../domain/roles';
@@ -34,6 +34,8 @@ export interface HandlerContext {
   available: readonly AnyCommand[];
   /** Messages and timed jobs, committed with the change that causes them. */
   outbox: Outbox;
+  /** Files that came with the command (uploaded with it in a DM). */
+  files?: readonly InvocationFile[];
 }
 
 export interface CommandForm {

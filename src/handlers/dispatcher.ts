@@ -238,7 +238,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
 
     // Prefilled values are a start for the person to check, never a submission.
-    if (inv.kind === 'command' && (opensForm(command, args) || (inv.prefill && command.form))) return formReply(command, args);
+    // A file sent with the command is its content: no form to fill in then.
+    if (inv.kind === 'command' && !inv.files?.length && (opensForm(command, args) || (inv.prefill && command.form))) return formReply(command, args);
 
     const input = context !== undefined ? { ...args, context } : args;
     const parsed = command.input.safeParse(input);
@@ -275,6 +276,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           logger: log,
           meta,
           outbox: deps.outbox,
+          ...(inv.files?.length ? { files: inv.files } : {}),
           available: commands.filter((c) => (c.allowUnregistered && !actor) || (actor && mayRun(c.allowed, roles))),
         },
         parsed.data,

@@ -1,6 +1,7 @@
 // Importing and exporting people: CSV (encodings, header synonyms, row-level problems, never half a
 // row, the same file twice creates nothing new, duplicates flagged) and PFIF 1.4 (a Person Finder
 // file imports without loss and exports again), through the console, which imports in place.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
@@ -127,6 +128,20 @@ describe('crisis import and export [sqlite, console]', () => {
     const n = (await core.store.crises.people(hty?.id as string)).length;
     expect(t).toContain(`${n} new`);
     expect(t).toContain('0 rows with problems');
+  });
+
+  test('a file sent with the command in chat starts an import job whose report comes by DM', async () => {
+    expect(msg(await root().run('/duty member add handle=dana name="Dana Desk" slack=T1:U8 roles=crisis')).ok).toBe(true);
+    const content = Buffer.from('Full name,Passport\r\nUpload Person,UP1234567\r\n', 'utf8');
+    const r = await core.dispatcher.dispatch({ kind: 'command', text: '/crisis import HTY', files: [{ name: 'upload.csv', content }], caller: { platform: 'slack', externalId: 'T1:U8' }, origin: { workspaceId: 'T1' }, requestId: crypto.randomUUID() });
+    expect(msg(r).title).toBe('Importing upload.csv into HTY');
+    const run = await core.store.db.importRun.findFirst({ where: { fileName: 'upload.csv' } });
+    expect(run?.status).toBe('running');
+    expect(run?.reportTo).toMatch(/^member:/);
+    expect(await core.store.db.job.count({ where: { kind: 'crisis-import', idempotencyKey: `import:${run?.id}` } })).toBe(1);
+    // Without a file or data, the paste form.
+    const form = await core.dispatcher.dispatch({ kind: 'command', text: '/crisis import HTY', caller: { platform: 'slack', externalId: 'T1:U8' }, origin: { workspaceId: 'T1' }, requestId: crypto.randomUUID() });
+    expect(form.kind).toBe('form');
   });
 
   test('file= is for the console only', async () => {

@@ -24,7 +24,7 @@ function formatOf(name: string, given: string | undefined, content: Buffer): 'cs
 
 export const crisisImportCommand = defineCommand({
   key: 'crisis import',
-  summary: 'import people from a CSV or PFIF 1.4 file (file=<path> on the console, data="…" pasted in chat)',
+  summary: 'import people from a CSV or PFIF 1.4 file (uploaded with the command in a DM, pasted as data="…", or file=<path> on the console)',
   usage: '/crisis import <code> [file=<path>] [data="…"] [format=csv|pfif]',
   allowed: 'any-member',
   positional: ['crisis'],
@@ -36,6 +36,7 @@ export const crisisImportCommand = defineCommand({
       { name: 'data', label: 'CSV (with a header line) or PFIF XML', type: 'longText', required: true },
     ],
   },
+  // With nothing to import the paste form opens (an uploaded file skips it: see the dispatcher).
   opensForm: (args) => args.crisis === undefined || (args.data === undefined && args.file === undefined),
   input: z.strictObject({
     crisis: crisisCodeInput,
@@ -48,7 +49,12 @@ export const crisisImportCommand = defineCommand({
     const crisis = await crisisFor(ctx, input.crisis, { active: true });
     let content: Buffer;
     let name: string;
-    if (input.file) {
+    const uploaded = ctx.files?.[0];
+    if (uploaded) {
+      if (uploaded.content.length > MAX_FILE_BYTES) throw new CommandError('TOO_LARGE', `${uploaded.name} is ${Math.round(uploaded.content.length / 1e6)} MB; the limit is ${MAX_FILE_BYTES / 1e6} MB.`, { file: 'too large' });
+      content = uploaded.content;
+      name = uploaded.name;
+    } else if (input.file) {
       // A path only from the console: the operator's own machine.
       if (ctx.caller.platform !== 'console') throw new CommandError('FORBIDDEN', 'file= works on the console only; in chat, paste the file into the import form (data=).', { file: 'console only' });
       try {
@@ -64,7 +70,7 @@ export const crisisImportCommand = defineCommand({
       content = Buffer.from(input.data, 'utf8');
       name = `pasted-${ctx.now.toISOString().slice(0, 10)}.${input.format ?? (/^\s*</.test(input.data) ? 'xml' : 'csv')}`;
     } else {
-      throw new CommandError('INVALID_INPUT', 'Give the file: file=<path> on the console, or paste it (data=…).', { data: 'required' });
+      throw new CommandError('INVALID_INPUT', 'Send the file with the command in my direct messages (upload it with "crisis import CODE" as its message), paste it (data=…), or give file=<path> on the console.', { data: 'required' });
     }
     const format = formatOf(name, input.format, content);
     const deps = { store: ctx.store, outbox: ctx.outbox, logger: ctx.logger, missionTimeZone: ctx.settings.missionTimeZone };
