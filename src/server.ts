@@ -17,6 +17,7 @@ import { registerPagingJobs } from './handlers/page/page.jobs';
 import { registerCaseJobs } from './handlers/case/case.jobs';
 import { registerBoardJob } from './handlers/crisis/crisis-board';
 import { registerImportJobs } from './handlers/crisis/import.service';
+import { registerCrisisChannelJob } from './handlers/crisis/crisis-channel.job';
 
 export interface RunningServer {
   url: string;
@@ -106,6 +107,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   registerCaseJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, chat });
   registerBoardJob(core.scheduler, { store: core.store, missionTimeZone: core.settings.missionTimeZone, chat });
   registerImportJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone, chat });
+  registerCrisisChannelJob(core.scheduler, { store: core.store, outbox: core.outbox, chat });
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   let server: http.Server;
   try {

@@ -11,6 +11,7 @@ import {
   type DeliveryResult,
   type Destination,
   type MemberDirectory,
+  type ChannelCreator,
   type MessagePinner,
   type MessageUpdater,
   type Notifier,
@@ -37,7 +38,7 @@ export interface RoutingOptions {
   logger?: Logger;
 }
 
-export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner {
+export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner, ChannelCreator {
   private readonly prefer: ChatPlatform[];
 
   constructor(private readonly opts: RoutingOptions) {
@@ -76,6 +77,13 @@ export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner 
       this.opts.logger?.info({ memberId: member.id, platform: p, error: r.error }, 'could not reach the member on this platform');
     }
     return notDelivered(errors.join('; '));
+  }
+
+  /** Creates a channel where the platform lets a bot (Slack); Teams needs Graph, which we do not hold. */
+  async createChannel(platform: ChatPlatform, name: string, inviteMemberIds: readonly string[]): Promise<{ ok: true; channel: string } | { ok: false; retryable: boolean; error: string }> {
+    const n = this.notifier(platform) as (PlatformNotifier & { createChannel?(name: string, invite: readonly string[]): Promise<{ ok: true; channel: string } | { ok: false; retryable: boolean; error: string }> }) | undefined;
+    if (!n?.createChannel) return { ok: false, retryable: false, error: `${PLATFORM_NAME[platform]} does not let this bot create channels: create one and link it with /crisis edit <code> channel=…` };
+    return n.createChannel(name, inviteMemberIds);
   }
 
   /** Pins a message where the platform allows it (Slack); elsewhere says so. */

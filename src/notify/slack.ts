@@ -125,6 +125,35 @@ export class SlackNotifier {
     return this.delivered(r.data, copy.conversation, copy.messageId);
   }
 
+  /**
+   * conversations.create, with -2, -3… when the name is taken; then the members are invited
+   * (a failed invitation does not undo the channel). Returns "slack:<id>".
+   */
+  async createChannel(name: string, inviteMemberIds: readonly string[]): Promise<{ ok: true; channel: string } | { ok: false; retryable: boolean; error: string }> {
+    const base = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 70) || 'crisis';
+    let id: string | undefined;
+    for (let n = 1; n <= 5 && !id; n++) {
+      const r = await this.client.call('conversations.create', { name: n === 1 ? base : `${base}-${n}`, is_private: false });
+      if (r.ok) {
+        const ch = r.data.channel as { id?: unknown } | undefined;
+        if (typeof ch?.id === 'string') id = ch.id;
+        else return { ok: false, retryable: false, error: 'Slack created a channel but did not say which' };
+      } else if (r.result.ok || !/name_taken/.test(r.result.error)) {
+        return r.result.ok ? { ok: false, retryable: false, error: 'unexpected answer' } : { ok: false, retryable: r.result.retryable, error: r.result.error };
+      }
+    }
+    if (!id) return { ok: false, retryable: false, error: `the names ${base} to ${base}-5 are all taken` };
+    const users: string[] = [];
+    for (const memberId of inviteMemberIds) {
+      const m = await this.members.byId(memberId).catch(() => null);
+      const identity = m?.identities.find((i) => i.platform === 'slack');
+      const user = identity ? slackUserId(identity.externalId) : null;
+      if (user) users.push(user);
+    }
+    if (users.length) await this.client.call('conversations.invite', { channel: id, users: users.join(',') }, { idempotent: true });
+    return { ok: true, channel: `slack:${id}` };
+  }
+
   /** pins.add is idempotent in effect ("already_pinned" is success). */
   async pin(copy: ChatCopy): Promise<DeliveryResult> {
     if (copy.platform !== 'slack') return notDelivered(`not a Slack message: ${copy.platform}`);

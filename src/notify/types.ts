@@ -38,6 +38,11 @@ export interface MessagePinner {
   pin(copy: ChatCopy): Promise<DeliveryResult>;
 }
 
+/** Creates a public channel and invites members to it (Slack conversations.create). */
+export interface ChannelCreator {
+  createChannel(platform: 'slack' | 'teams', name: string, inviteMemberIds: readonly string[]): Promise<{ ok: true; channel: string } | { ok: false; retryable: boolean; error: string }>;
+}
+
 export interface Notifier {
   send(to: Destination, reply: MessageReply): Promise<DeliveryResult>;
 }

@@ -256,6 +256,10 @@ describeEachDb('possible duplicates', (fresh) => {
     expect(await total()).toBe(before.total);
     expect((await core.store.db.duplicateCandidate.findFirst({ where: { crisisId } }))?.status).toBe('undone');
 
+    // The "same person" notes stay in the history, but PFIF no longer links the two records.
+    const pfif = msg(await cara().run('/crisis export NPL-EQ pfif'));
+    expect((pfif.attachments?.[0]?.content as Buffer).toString('utf8')).not.toContain('linked_person_record_id');
+
     const again = msg(await cara().run(`/crisis unmerge ${pairId}`));
     expect(again.error?.code).toBe('ALREADY_DECIDED');
     expect(again.text).toBe('That merge was already undone by Cara Cell.');

@@ -208,6 +208,19 @@ describe('evacuation [sqlite]', () => {
     expect(textOf(after)).toContain('1 boarded');
   });
 
+  test('a no-show is recorded only once the movement has left, and frees the seat', async () => {
+    // Ana is on Charter 1 (Kathmandu 14:00 = 08:15Z), not checked in.
+    clock.set('2026-11-23T08:00:00Z');
+    expect(msg(await cara().run(`/crisis noshow EVQ 1 ${people.ana}`)).error?.code).toBe('NOT_DEPARTED');
+    clock.set('2026-11-23T08:30:00Z');
+    const r = msg(await cara().run(`/crisis noshow EVQ 1 ${people.ana}`));
+    expect(r.ok).toBe(true);
+    const ana = await core.store.crises.personByNumber(people.ana as number);
+    expect((await core.store.db.movementSeat.findUnique({ where: { personId: ana?.id as string } }))?.state).toBe('no-show');
+    expect(ana?.status).not.toBe('evacuated');
+    expect(msg(await cara().run(`/crisis noshow EVQ 1 ${people.ana}`)).error?.code).toBe('FINAL');
+  });
+
   test('the manifest CSV holds the personal data, privately, and its export is audited', async () => {
     const r = msg(await cara().run('/crisis manifest EVQ 1'));
     expect(r.ok).toBe(true);

@@ -46,7 +46,7 @@ export async function loadBoard(store: Store, crisis: CrisisRecord, now: number)
     lastAt ? store.crises.statusChangesSince(crisis.id, new Date(lastAt)) : Promise.resolve(new Map<string, number>()),
     store.crises.statusChangesSince(crisis.id, new Date(now - DAY)),
     store.crises.needsCounts(crisis.id),
-    store.db.movement.findMany({ where: { crisisId: crisis.id, status: { not: 'cancelled' } }, orderBy: { departureAt: 'asc' }, include: { _count: { select: { seats: true } } } }),
+    store.db.movement.findMany({ where: { crisisId: crisis.id, status: { not: 'cancelled' } }, orderBy: { departureAt: 'asc' }, include: { _count: { select: { seats: { where: { state: { not: 'no-show' } } } } } } }),
   ]);
   return {
     counts,

@@ -10,6 +10,7 @@ import { channelOf } from '../page/page.commands';
 import { viewerZone, when } from '../roster/roster-common';
 import { actorOf, crisisCodeInput, crisisFor, mayWork } from './crisis-access';
 import { scheduleBoard } from './crisis.service';
+import { CRISIS_CHANNEL_JOB, type CrisisChannelPayload } from './crisis-channel.job';
 
 const OPENERS: readonly Role[] = ['crisis', 'leader', 'admin'];
 
@@ -42,7 +43,7 @@ function crisisFields(c: CrisisRecord, tz: string): { label: string; value: stri
 export const crisisOpenCommand = defineCommand({
   key: 'crisis open',
   summary: 'open a crisis: its code, region, channels (form without arguments)',
-  usage: '/crisis open name="…" code=NPL-EQ region="…" [description="…"] [channel=here|#channel] [leadership=#channel]',
+  usage: '/crisis open name="…" code=NPL-EQ region="…" [description="…"] [channel=new|here|#channel] [leadership=#channel]',
   allowed: OPENERS,
   form: {
     title: 'Open a crisis',
@@ -52,7 +53,7 @@ export const crisisOpenCommand = defineCommand({
       { name: 'code', label: 'Short code', type: 'text', required: true, maxLength: 20, placeholder: 'NPL-EQ' },
       { name: 'region', label: 'Country or region', type: 'text', required: true, maxLength: 120 },
       { name: 'description', label: 'Description', type: 'longText', required: false, maxLength: 2000 },
-      { name: 'channel', label: 'Crisis channel', type: 'text', required: false, placeholder: 'here, #crisis-npl or slack:C…', help: 'The live board is pinned there' },
+      { name: 'channel', label: 'Crisis channel', type: 'text', required: false, placeholder: 'new, here, #crisis-npl or slack:C…', help: '"new" creates one (Slack); the live board is pinned there' },
       { name: 'leadership', label: 'Leadership channel', type: 'text', required: false, placeholder: '#leadership', help: 'SITREPs and the daily roundup go there' },
     ],
   },
@@ -66,7 +67,9 @@ export const crisisOpenCommand = defineCommand({
   }),
   async run(ctx, input) {
     const actor = actorOf(ctx);
-    const channel = channelInput(ctx, input.channel, 'channel') ?? null;
+    const createChannel = input.channel?.trim().toLowerCase() === 'new';
+    if (createChannel && ctx.caller.platform === 'console') throw new CommandError('NOT_A_CHANNEL', 'channel=new creates a Slack channel: run it from Slack, or link one: channel=slack:C…', { channel: 'not from the console' });
+    const channel = createChannel ? null : (channelInput(ctx, input.channel, 'channel') ?? null);
     const leadership = channelInput(ctx, input.leadership, 'leadership') ?? null;
     if (await ctx.store.crises.byCode(input.code)) throw new CommandError('CODE_TAKEN', `The code ${input.code} is taken; choose another.`, { code: 'taken' });
     const crisis = await ctx.store.change(ctx.meta, async (w) => {
@@ -83,13 +86,17 @@ export const crisisOpenCommand = defineCommand({
       });
       await ctx.store.crises.addMember(w.tx, c.id, actor.id, ctx.now);
       if (c.channel) await scheduleBoard(ctx.outbox, w.tx, c, ctx.now);
+      if (createChannel) {
+        const payload: CrisisChannelPayload = { crisisId: c.id, platform: ctx.caller.platform === 'teams' ? 'teams' : 'slack', byId: actor.id };
+        await ctx.outbox.schedule(w.tx, { kind: CRISIS_CHANNEL_JOB, key: `crisis:${c.id}:create-channel`, dueAt: ctx.now, payload });
+      }
       await w.audit('crisis', c.id, 'open', null, c);
       return c;
     });
     ctx.outbox.wake?.();
     return message({
       title: `Crisis ${crisis.code} opened: ${crisis.name}`,
-      text: `${crisis.channel ? `The live board goes to ${crisis.channel}.` : 'No crisis channel: add one with /crisis edit … channel=here, or see /crisis board.'} Add people with /person add crisis=${crisis.code}, or import a list with /crisis import ${crisis.code}.`,
+      text: `${crisis.channel ? `The live board goes to ${crisis.channel}.` : createChannel ? 'Creating the crisis channel; you will be invited, and the live board is pinned there.' : `No crisis channel: link one with /crisis edit ${crisis.code} channel=here.`} Add people with /person add crisis=${crisis.code}, or import a list with /crisis import ${crisis.code}.`,
       fields: crisisFields(crisis, viewerZone(ctx)),
       buttons: [{ label: 'Board', command: `/crisis board ${crisis.code}` }, { label: 'Add a person', command: `/person add crisis=${crisis.code}` }],
     });
@@ -192,4 +199,42 @@ export const crisisAddCommand = defineCommand({
   },
 });
 
-export const crisisCommands = [crisisOpenCommand, crisisListCommand, crisisShowCommand, crisisStandDownCommand, crisisReopenCommand, crisisAddCommand];
+export const crisisEditCommand = defineCommand({
+  key: 'crisis edit',
+  summary: 'change a crisis: name, region, description, its channel or its leadership channel',
+  usage: '/crisis edit <code> [name="…"] [region="…"] [description="…"] [channel=here|#channel|none] [leadership=#channel|none]',
+  allowed: OPENERS,
+  positional: ['crisis'],
+  input: z.strictObject({
+    crisis: crisisCodeInput,
+    name: z.string().trim().min(2, { error: 'at least 2 characters' }).max(120).optional(),
+    region: z.string().trim().min(2, { error: 'at least 2 characters' }).max(120).optional(),
+    description: z.string().trim().max(2000, { error: 'at most 2000 characters' }).optional(),
+    channel: z.string().max(200).optional(),
+    leadership: z.string().max(200).optional(),
+  }),
+  async run(ctx, input) {
+    const c = await crisisFor(ctx, input.crisis);
+    const channel = channelInput(ctx, input.channel, 'channel');
+    const leadership = channelInput(ctx, input.leadership, 'leadership');
+    const patch = {
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.region ? { region: input.region } : {}),
+      ...(input.description !== undefined ? { description: input.description || null } : {}),
+      ...(channel !== undefined ? { channel, boardMessage: channel === c.channel ? c.boardMessage : null } : {}),
+      ...(leadership !== undefined ? { leadershipChannel: leadership } : {}),
+    };
+    if (!Object.keys(patch).length) throw new CommandError('INVALID_INPUT', `Say what to change, e.g. /crisis edit ${c.code} channel=here.`, { channel: 'nothing to change' });
+    const after = await ctx.store.change(ctx.meta, async (w) => {
+      const saved = await ctx.store.crises.save(w.tx, c, patch);
+      if (!saved) throw new CommandError('CHANGED', `Crisis ${c.code} changed at the same moment; look again with /crisis show ${c.code}.`);
+      if (saved.channel && saved.channel !== c.channel) await scheduleBoard(ctx.outbox, w.tx, saved, ctx.now);
+      await w.audit('crisis', c.id, 'edit', c, saved);
+      return saved;
+    });
+    ctx.outbox.wake?.();
+    return message({ title: `Crisis ${after.code} changed`, fields: crisisFields(after, viewerZone(ctx)) });
+  },
+});
+
+export const crisisCommands = [crisisOpenCommand, crisisEditCommand, crisisListCommand, crisisShowCommand, crisisStandDownCommand, crisisReopenCommand, crisisAddCommand];

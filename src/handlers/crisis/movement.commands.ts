@@ -306,11 +306,12 @@ export const allocateCommand = defineCommand({
 // ---------------------------------------------------------------------------------------------
 // /crisis checkin, boarded
 
-function checkInCommand(key: 'crisis checkin' | 'crisis boarded') {
+function checkInCommand(key: 'crisis checkin' | 'crisis boarded' | 'crisis noshow') {
   const board = key === 'crisis boarded';
+  const action = board ? 'board' : key === 'crisis noshow' ? 'no-show' : 'check-in';
   return defineCommand({
     key,
-    summary: board ? 'record a person boarded (after check-in); their status becomes evacuated' : 'check a person in at the muster point',
+    summary: board ? 'record a person boarded (after check-in); their status becomes evacuated' : action === 'no-show' ? 'after departure: a person who did not come (frees the seat)' : 'check a person in at the muster point',
     usage: `/${key} <code> <movement> <person-number>`,
     allowed: 'any-member',
     positional: ['crisis', 'movement', 'person'],
@@ -318,7 +319,7 @@ function checkInCommand(key: 'crisis checkin' | 'crisis boarded') {
     async run(ctx, input) {
       const actor = actorOf(ctx);
       const crisis = await activeCrisis(ctx, input.crisis);
-      const r = await recordCheckIn(ctx, ctx.meta, crisis, input.movement, input.person, board ? 'board' : 'check-in', { id: actor.id, name: actor.displayName }, ctx.now);
+      const r = await recordCheckIn(ctx, ctx.meta, crisis, input.movement, input.person, action, { id: actor.id, name: actor.displayName }, ctx.now);
       const status = r.statusApplied === null ? '' : r.statusApplied ? ' Status: evacuated.' : ' Noted as evacuated; a later report still sets the current status.';
       return message({
         title: `#${r.person.number} ${r.person.fullName}: ${CHECK_IN_LABELS[r.to].toLowerCase()}`,
@@ -331,6 +332,7 @@ function checkInCommand(key: 'crisis checkin' | 'crisis boarded') {
 
 export const checkinCommand = checkInCommand('crisis checkin');
 export const boardedCommand = checkInCommand('crisis boarded');
+export const noShowCommand = checkInCommand('crisis noshow');
 
 // ---------------------------------------------------------------------------------------------
 // /crisis manifest
@@ -372,4 +374,4 @@ export const manifestCommand = defineCommand({
   },
 });
 
-export const movementCommands = [movementNewCommand, movementListCommand, movementShowCommand, assignCommand, allocateCommand, checkinCommand, boardedCommand, manifestCommand];
+export const movementCommands = [movementNewCommand, movementListCommand, movementShowCommand, assignCommand, allocateCommand, checkinCommand, boardedCommand, noShowCommand, manifestCommand];

@@ -467,7 +467,7 @@ export interface CheckInResult {
  * may follow what). Boarding also records a status note "evacuated" in the same transaction, so a
  * boarded seat never lacks its note.
  */
-export async function recordCheckIn(deps: CrisisDeps, meta: AuditMeta, crisis: CrisisRecord, movementNumber: number, personNumber: number, action: 'check-in' | 'board', by: Actor, now: Date): Promise<CheckInResult> {
+export async function recordCheckIn(deps: CrisisDeps, meta: AuditMeta, crisis: CrisisRecord, movementNumber: number, personNumber: number, action: 'check-in' | 'board' | 'no-show', by: Actor, now: Date): Promise<CheckInResult> {
   const { store, outbox } = deps;
   const out = await store.change(meta, async (w) => {
     const movement = await movementOrFail(w.tx, crisis, movementNumber);

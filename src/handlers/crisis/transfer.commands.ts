@@ -145,7 +145,7 @@ function fileRecordOf(p: PersonRecord, notes: readonly PfifNote[]): FileRecord {
 
 const noteExtras = z.object({ noteRecordId: z.string().optional(), linkedPersonRecordId: z.string().nullable().optional(), entryDate: z.string().nullable().optional(), authorEmail: z.string().nullable().optional(), authorPhone: z.string().nullable().optional(), pfifStatus: z.string().nullable().optional(), emailOfFoundPerson: z.string().nullable().optional(), phoneOfFoundPerson: z.string().nullable().optional(), photoUrl: z.string().nullable().optional(), extra: z.record(z.string(), z.string()).optional() }).partial();
 
-function pfifNoteOf(n: PersonNoteRecord, personRecordId: string, domain: string, linked: Map<string, string>): PfifNote {
+function pfifNoteOf(n: PersonNoteRecord, personRecordId: string, domain: string, linked: Map<string, string>, undone: ReadonlySet<string>): PfifNote {
   let x: z.output<typeof noteExtras> = {};
   if (n.pfif) {
     try {
@@ -157,7 +157,8 @@ function pfifNoteOf(n: PersonNoteRecord, personRecordId: string, domain: string,
   return {
     noteRecordId: x.noteRecordId ?? `${domain}/note.${n.id}`,
     personRecordId,
-    linkedPersonRecordId: x.linkedPersonRecordId ?? (n.linkedPersonId ? (linked.get(n.linkedPersonId) ?? null) : null),
+    // Our own "same person" link, unless that merge was undone since (the note itself stays).
+    linkedPersonRecordId: x.linkedPersonRecordId ?? (n.linkedPersonId && !undone.has([n.personId, n.linkedPersonId].sort().join('|')) ? (linked.get(n.linkedPersonId) ?? null) : null),
     entryDate: x.entryDate ?? n.createdAt.toISOString(),
     authorName: n.authorName,
     authorEmail: x.authorEmail ?? null,
@@ -208,11 +209,12 @@ export const crisisExportCommand = defineCommand({
     const all = await ctx.store.crises.people(crisis.id, { includeMerged: true });
     const idOf = new Map(all.map((p) => [p.id, fileRecordOf(p, []).pfif?.personRecordId ?? `${domain}/${p.sourceId ?? p.number}`]));
     const notes = await ctx.store.crises.notesOfCrisis(crisis.id);
+    const undone = new Set((await ctx.store.db.duplicateCandidate.findMany({ where: { crisisId: crisis.id, status: 'undone' }, select: { personAId: true, personBId: true } })).map((c) => [c.personAId, c.personBId].sort().join('|')));
     const byPerson = new Map<string, PfifNote[]>();
     for (const n of notes) {
       const pid = idOf.get(n.personId);
       if (!pid) continue;
-      byPerson.set(n.personId, [...(byPerson.get(n.personId) ?? []), pfifNoteOf(n, pid, domain, idOf)]);
+      byPerson.set(n.personId, [...(byPerson.get(n.personId) ?? []), pfifNoteOf(n, pid, domain, idOf, undone)]);
     }
     const records = all.map((p) => {
       const r = fileRecordOf(p, byPerson.get(p.id) ?? []);
