@@ -1,11 +1,13 @@
 // A loopback stand-in for Slack: the Web API (POST /api/<method>, form- or JSON-encoded),
-// response_url hooks, file upload URLs and a Socket Mode WebSocket endpoint. Every call is
-// recorded with its parsed arguments so tests can assert on what the bot sent.
+// response_url hooks, file upload URLs, file downloads (GET /files/<id>, like url_private) and a
+// Socket Mode WebSocket endpoint. Every call is recorded with its parsed arguments so tests can
+// assert on what the bot sent.
 //
 //   const slack = await startSlackFake();
 //   env.SLACK_API_URL = slack.apiUrl;            // http://127.0.0.1:<port>/api/
 //   payload.response_url = slack.responseUrl();   // recorded in slack.responses
 //   await slack.waitForCall('chat.postMessage');
+//   const url = slack.serveFile('F1', { content: 'a,b\n' });  // for url_private_download
 //   await slack.close();
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -36,6 +38,30 @@ export interface Upload {
   bytes: number;
   content: Buffer;
 }
+
+/** A file the fake serves at GET /files/<id>, as Slack serves url_private(_download). */
+export interface ServedFile {
+  content?: Buffer | string;
+  /** Default application/octet-stream. */
+  contentType?: string;
+  /** Answer 200 text/html with a sign-in page, as Slack does when the token lacks files:read. */
+  loginPage?: boolean;
+  /** Answer this status (no content) instead of the file. */
+  status?: number;
+  /** Answer 302 to this URL (absolute, or a path on the fake). */
+  redirectTo?: string;
+  /** Send the headers, then wait this long before the content (a stalled download). */
+  stallMs?: number;
+  /** Leave Content-Length out (a chunked answer), so only the bytes read tell the size. */
+  chunked?: boolean;
+}
+
+export interface FileDownload {
+  id: string;
+  /** The bearer token sent, if any. */
+  token?: string;
+}
+
 export type MethodHandler = (args: Record<string, unknown>, call: RecordedCall) => Answer | Promise<Answer>;
 
 export interface SocketModeEndpoint {
@@ -64,6 +90,8 @@ export interface SlackFake {
   responses: ResponseUrlPost[];
   /** Files posted to the upload URLs that files.getUploadURLExternal handed out. */
   uploads: Upload[];
+  /** GET requests for served files (the bot downloading an upload). */
+  downloads: FileDownload[];
   socket: SocketModeEndpoint;
   /** A fresh response_url on this fake. */
   responseUrl(id?: string): string;
@@ -72,6 +100,11 @@ export interface SlackFake {
   on(method: string, handler: MethodHandler): void;
   /** Back to the default answer. */
   off(method: string): void;
+  /**
+   * Serves a file at GET /files/<id> and returns its URL. Without a bearer token the answer is
+   * the sign-in page (200 text/html), as Slack's.
+   */
+  serveFile(id: string, file: ServedFile): string;
   waitForCall(method: string, predicate?: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   waitForResponse(predicate?: (post: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
   /** Forgets recorded calls, responses and socket messages. */
@@ -151,6 +184,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   const calls: RecordedCall[] = [];
   const responses: ResponseUrlPost[] = [];
   const uploads: Upload[] = [];
+  const downloads: FileDownload[] = [];
+  const served = new Map<string, ServedFile>();
   const handlers = new Map<string, MethodHandler>();
   const connections: WebSocket[] = [];
   const received: Record<string, unknown>[] = [];
@@ -188,6 +223,44 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     'files.completeUploadExternal': (a) => ({ files: (Array.isArray(a.files) ? a.files : []) as unknown[] }),
   };
 
+  const LOGIN_PAGE = '<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to your workspace</body></html>';
+
+  function serveDownload(id: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    downloads.push({ id, ...(token ? { token } : {}) });
+    const file = served.get(id);
+    if (!file) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('file not found');
+      return;
+    }
+    if (file.redirectTo !== undefined) {
+      res.writeHead(302, { Location: file.redirectTo.startsWith('/') ? `${base}${file.redirectTo}` : file.redirectTo });
+      res.end();
+      return;
+    }
+    if (file.status !== undefined) {
+      res.writeHead(file.status, { 'Content-Type': 'text/plain' });
+      res.end(`status ${file.status}`);
+      return;
+    }
+    if (file.loginPage || !token) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(LOGIN_PAGE);
+      return;
+    }
+    const content = typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : (file.content ?? Buffer.alloc(0));
+    res.writeHead(200, { 'Content-Type': file.contentType ?? 'application/octet-stream', ...(file.chunked ? {} : { 'Content-Length': content.length }) });
+    if (!file.stallMs) {
+      res.end(req.method === 'HEAD' ? undefined : content);
+      return;
+    }
+    res.flushHeaders();
+    const timer = setTimeout(() => res.end(content), file.stallMs);
+    res.on('close', () => clearTimeout(timer));
+  }
+
   const server = http.createServer((req, res) => {
     void (async () => {
       const bytes = await readBody(req);
@@ -197,6 +270,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      const download = /^\/files\/([\w.-]+)$/.exec(url.pathname);
+      if (download && (req.method === 'GET' || req.method === 'HEAD')) return serveDownload(download[1] as string, req, res);
       if (req.method !== 'POST') return answer(405, { ok: false, error: 'method_not_allowed' });
       const api = /^\/api\/([\w.]+)$/.exec(url.pathname);
       if (api) {
@@ -294,6 +369,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     calls,
     responses,
     uploads,
+    downloads,
     socket,
     responseUrl(id = randomUUID()) {
       return `${base}/response/${id}`;
@@ -307,6 +383,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     off(method) {
       handlers.delete(method);
     },
+    serveFile(id, file) {
+      served.set(id, file);
+      return `${base}/files/${id}`;
+    },
     waitForCall(method, predicate = () => true, timeoutMs = 5000) {
       return waitUntil(() => calls.find((c) => c.method === method && predicate(c)), timeoutMs, `a ${method} call`);
     },
@@ -317,6 +397,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       calls.length = 0;
       responses.length = 0;
       uploads.length = 0;
+      downloads.length = 0;
       received.length = 0;
     },
     async close() {
