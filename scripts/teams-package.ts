@@ -113,7 +113,8 @@ export function buildManifest(opts: ManifestOptions): Manifest {
       {
         botId: opts.botId.toLowerCase(),
         scopes: ['personal', 'team', 'groupChat'],
-        supportsFiles: false,
+        // Files uploaded in the 1:1 chat (e.g. "crisis import CODE" with a CSV) arrive as download links.
+        supportsFiles: true,
         isNotificationOnly: false,
         commandLists: [
           { scopes: ['personal'], commands: PERSONAL_COMMANDS },

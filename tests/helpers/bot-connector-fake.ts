@@ -31,9 +31,35 @@ export interface BotConnectorFake {
   updates(): ConnectorCall[];
   /** Resolves once `count` calls matching `filter` were recorded, or rejects after `timeoutMs`. */
   waitFor(filter: (c: ConnectorCall) => boolean, count?: number, timeoutMs?: number): Promise<ConnectorCall[]>;
+  /**
+   * Serves a file for download (what Teams' pre-authenticated `downloadUrl` points at) and returns
+   * its URL. `{ bytes }` streams that many bytes without holding them; `declareLength: false` leaves
+   * out Content-Length (chunked), `status` answers with an error instead, `delayMs` answers late.
+   */
+  serveFile(name: string, content: Buffer | string | { bytes: number }, options?: ServeFileOptions): string;
+  /** Paths of the file downloads served (kept apart from `calls`). */
+  downloads: string[];
+  /** Bytes written for file downloads, all downloads together (a download cut short stops counting). */
+  bytesServed(): number;
   reset(): void;
   close(): Promise<void>;
 }
+
+export interface ServeFileOptions {
+  status?: number;
+  contentType?: string;
+  declareLength?: boolean;
+  /** Waits this long before answering (a slow download). */
+  delayMs?: number;
+}
+
+interface ServedFile {
+  content: Buffer | { bytes: number };
+  options: ServeFileOptions;
+}
+
+const FILE_ROUTE = /^\/files\/([^/]+)\/[^/]+$/;
+const FILE_CHUNK = 64 * 1024;
 
 const ROUTE = /^\/v3\/conversations(?:\/([^/]+)(?:\/activities(?:\/([^/]+))?)?)?\/?$/;
 
@@ -41,8 +67,56 @@ export async function startBotConnectorFake(): Promise<BotConnectorFake> {
   const calls: ConnectorCall[] = [];
   const waiters: Array<() => void> = [];
   let n = 0;
+  const files = new Map<string, ServedFile>();
+  const downloads: string[] = [];
+  let served = 0;
+
+  function sendFile(file: ServedFile, res: http.ServerResponse): void {
+    const { content, options } = file;
+    if (res.destroyed) return;
+    res.statusCode = options.status ?? 200;
+    if (res.statusCode >= 400) {
+      res.end('no such file');
+      return;
+    }
+    res.setHeader('content-type', options.contentType ?? 'application/octet-stream');
+    const length = Buffer.isBuffer(content) ? content.length : content.bytes;
+    if (options.declareLength !== false) res.setHeader('content-length', String(length));
+    if (Buffer.isBuffer(content)) {
+      served += content.length;
+      res.end(content);
+      return;
+    }
+    // Generated as the client reads, so a big file costs no memory and a client that gives up stops it.
+    let left = length;
+    let gone = false;
+    res.on('close', () => (gone = true));
+    const chunk = Buffer.alloc(FILE_CHUNK, 0x61);
+    const pump = (): void => {
+      while (left > 0 && !gone) {
+        const size = Math.min(left, FILE_CHUNK);
+        left -= size;
+        served += size;
+        if (!res.write(size === FILE_CHUNK ? chunk : chunk.subarray(0, size))) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!gone) res.end();
+    };
+    pump();
+  }
 
   const server = http.createServer((req, res) => {
+    const fileMatch = req.method === 'GET' ? FILE_ROUTE.exec(new URL(req.url ?? '/', 'http://fake').pathname) : null;
+    const file = fileMatch ? files.get(fileMatch[1] as string) : undefined;
+    if (file) {
+      downloads.push(decodeURIComponent(new URL(req.url ?? '/', 'http://fake').pathname));
+      req.resume();
+      if (file.options.delayMs) setTimeout(() => sendFile(file, res), file.options.delayMs);
+      else sendFile(file, res);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -107,8 +181,16 @@ export async function startBotConnectorFake(): Promise<BotConnectorFake> {
         check();
       });
     },
+    serveFile(name, content, options = {}) {
+      const id = `f${files.size + 1}-${Math.random().toString(36).slice(2, 10)}`;
+      files.set(id, { content: typeof content === 'string' ? Buffer.from(content, 'utf8') : content, options });
+      return `http://127.0.0.1:${port}/files/${id}/${encodeURIComponent(name)}?tempauth=fake`;
+    },
+    downloads,
+    bytesServed: () => served,
     reset() {
       calls.length = 0;
+      downloads.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

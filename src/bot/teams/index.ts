@@ -14,12 +14,13 @@ import {
 } from 'botbuilder';
 import type { Config } from '../../config';
 import { MAX_SUMMARY } from '../../domain/case';
-import type { Caller, Invocation, Origin } from '../../domain/invocation';
+import { MAX_INVOCATION_FILE_BYTES, type Caller, type Invocation, type Origin } from '../../domain/invocation';
 import { failure, type FormSpec, type MessageReply, type Reply } from '../../domain/reply';
 import { formatInZone } from '../../domain/time';
 import type { ConversationStore, Dispatcher } from '../../handlers/ports';
 import type { Logger } from '../../logger';
 import { CARD_CONTENT_TYPE, readCardValues, renderFormCard, renderMessageCard, truncate, VERB_COMMAND, VERB_FORM, type AdaptiveCard } from './render';
+import { downloadFiles, fileOffers, hasFiles, DOWNLOAD_TIMEOUT_MS } from './files';
 import { messageText, normalizeUserId, stripHtml, toCommandText } from './text';
 
 /** The message action "Log as case" (composeExtensions in the app manifest, scripts/teams-package.ts). */
@@ -37,6 +38,8 @@ export interface TeamsDeps {
   invokeDeadlineMs?: number;
   /** Messages must be answered within 15 s. Default 10000. */
   messageDeadlineMs?: number;
+  /** Each file sent in a 1:1 chat must be downloaded within this. Default 30000. */
+  fileDownloadTimeoutMs?: number;
 }
 
 export interface TeamsRuntime {
@@ -188,6 +191,7 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
   const logger = deps.logger.child({ component: 'teams' });
   const invokeDeadlineMs = deps.invokeDeadlineMs ?? 4000;
   const messageDeadlineMs = deps.messageDeadlineMs ?? 10000;
+  const fileDownloadTimeoutMs = deps.fileDownloadTimeoutMs ?? DOWNLOAD_TIMEOUT_MS;
   const hasCredentials = Boolean(config.TEAMS_APP_ID && config.TEAMS_APP_PASSWORD);
   const anonymous = !hasCredentials && config.TEAMS_ANONYMOUS;
   const enabled = hasCredentials || anonymous;
@@ -265,7 +269,11 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
    * to the conversation when it comes. Returns undefined in that case.
    */
   async function dispatchWithin(context: TurnContext, inv: Invocation, ms: number): Promise<Reply | undefined> {
-    const pending = safeDispatch(context, inv);
+    return replyWithin(context, safeDispatch(context, inv), ms);
+  }
+
+  /** Like dispatchWithin, for a reply that takes more than a dispatch (a file to download first). `pending` must not reject. */
+  async function replyWithin(context: TurnContext, pending: Promise<Reply>, ms: number): Promise<Reply | undefined> {
     const first = await within(pending, ms);
     if (first !== undefined) return first;
     const log = turnLog(context);
@@ -377,10 +385,62 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
       if (reply) await sendReply(context, reply);
       return;
     }
-    const text = toCommandText(messageText(a), (t) => dispatcher.preview(t));
+    const typed = messageText(a);
+    // In a 1:1 chat, only uploads count (inline images and cards are not files to hand over).
+    if (isPersonal(a) ? fileOffers(a).length > 0 : hasFiles(a)) {
+      await onFiles(context, typed);
+      return;
+    }
+    const text = toCommandText(typed, (t) => dispatcher.preview(t));
     const reply = await dispatchWithin(context, { kind: 'command', ...base, text }, messageDeadlineMs);
     if (reply) await sendReply(context, reply);
   });
+
+  /**
+   * A message with files: in a 1:1 chat, the files are downloaded and handed to the command typed
+   * with them (e.g. "crisis import NPL-EQ"). Elsewhere Teams gives only links that need Graph.
+   */
+  async function onFiles(context: TurnContext, typed: string): Promise<void> {
+    const a = context.activity;
+    const offers = fileOffers(a);
+    if (!isPersonal(a)) {
+      await context.sendActivity(
+        activityFor(failure('FILES_IN_PERSONAL_CHAT_ONLY', 'I can only read files sent to me in our 1:1 chat: open a chat with Duty Desk and send the file there, with the command as its message (e.g. "crisis import NPL-EQ").')),
+      );
+      return;
+    }
+    if (typed === '') {
+      const names = offers.map((o) => o.name).join(', ');
+      await context.sendActivity(
+        activityFor(failure('FILE_WITHOUT_COMMAND', `I received ${names} but no command. Send the file with a command as its message, e.g. "crisis import NPL-EQ" (your crisis code after "crisis import").`)),
+      );
+      return;
+    }
+    const text = toCommandText(typed, (t) => dispatcher.preview(t));
+    const base = invocationBase(context);
+    // A command that does not exist gets its explanation without a pointless download.
+    if (!dispatcher.preview(text).command) {
+      const reply = await dispatchWithin(context, { kind: 'command', ...base, text }, messageDeadlineMs);
+      if (reply) await sendReply(context, reply);
+      return;
+    }
+    const log = turnLog(context);
+    const pending = (async (): Promise<Reply> => {
+      const downloaded = await downloadFiles(offers, { maxBytes: MAX_INVOCATION_FILE_BYTES, timeoutMs: fileDownloadTimeoutMs, allowHttp: anonymous });
+      if (!downloaded.ok) {
+        log.warn({ reason: downloaded.reason, files: offers.map((o) => o.name) }, 'could not download the files of a message');
+        return failure('FILE_DOWNLOAD', downloaded.message);
+      }
+      log.info({ files: downloaded.files.map((f) => ({ name: f.name, bytes: f.content.length })) }, 'files received');
+      return safeDispatch(context, { kind: 'command', ...base, text, files: downloaded.files });
+    })().catch((err: unknown) => {
+      log.error({ err }, 'handling the files of a message failed');
+      return failure('INTERNAL', `Something went wrong (ref ${base.requestId.slice(0, 8)})`);
+    });
+    // Downloads may be slow: past the deadline the turn ends and the answer follows in the chat.
+    const reply = await replyWithin(context, pending, messageDeadlineMs);
+    if (reply) await sendReply(context, reply);
+  }
 
   app.adaptiveCards.actionExecute<Record<string, unknown>>(VERB_COMMAND, async (context, _state, data) => {
     const command = str(data.command);
