@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod/v4';
+import { MAX_INVOCATION_FILE_BYTES } from '../../domain/invocation';
 import { toPfifStatus, type PersonStatus } from '../../domain/person';
 import { message } from '../../domain/reply';
 import type { PersonNoteRecord, PersonRecord } from '../../store/crisis.repository';
@@ -13,7 +14,8 @@ import type { PersonRecord as FileRecord, PfifNote, PfifPersonExtras } from './p
 import { writePfif } from './pfif';
 
 /** Files larger than this are refused: a national registration list is a few MB. */
-const MAX_FILE_BYTES = 50 * 1024 * 1024;
+const MAX_FILE_BYTES = MAX_INVOCATION_FILE_BYTES;
+const MB = 1024 * 1024;
 
 function formatOf(name: string, given: string | undefined, content: Buffer): 'csv' | 'pfif' {
   if (given === 'csv' || given === 'pfif') return given;
@@ -51,7 +53,7 @@ export const crisisImportCommand = defineCommand({
     let name: string;
     const uploaded = ctx.files?.[0];
     if (uploaded) {
-      if (uploaded.content.length > MAX_FILE_BYTES) throw new CommandError('TOO_LARGE', `${uploaded.name} is ${Math.round(uploaded.content.length / 1e6)} MB; the limit is ${MAX_FILE_BYTES / 1e6} MB.`, { file: 'too large' });
+      if (uploaded.content.length > MAX_FILE_BYTES) throw new CommandError('TOO_LARGE', `${uploaded.name} is ${Math.round(uploaded.content.length / MB)} MB; the limit is ${MAX_FILE_BYTES / MB} MB.`, { file: 'too large' });
       content = uploaded.content;
       name = uploaded.name;
     } else if (input.file) {
@@ -59,7 +61,7 @@ export const crisisImportCommand = defineCommand({
       if (ctx.caller.platform !== 'console') throw new CommandError('FORBIDDEN', 'file= works on the console only; in chat, paste the file into the import form (data=).', { file: 'console only' });
       try {
         const stat = fs.statSync(input.file);
-        if (stat.size > MAX_FILE_BYTES) throw new CommandError('TOO_LARGE', `${input.file} is ${Math.round(stat.size / 1e6)} MB; the limit is ${MAX_FILE_BYTES / 1e6} MB.`, { file: 'too large' });
+        if (stat.size > MAX_FILE_BYTES) throw new CommandError('TOO_LARGE', `${input.file} is ${Math.round(stat.size / MB)} MB; the limit is ${MAX_FILE_BYTES / MB} MB.`, { file: 'too large' });
         content = fs.readFileSync(input.file);
       } catch (e) {
         if (e instanceof CommandError) throw e;
