@@ -46,6 +46,8 @@ const MAX_PER_KEY = 25;
 const MAX_PER_WEAK_KEY = 8;
 /** The progress message is updated at most this often. */
 const PROGRESS_EVERY_MS = 2000;
+/** Tries before an import is reported failed (each resumes where the last stopped). */
+const IMPORT_ATTEMPTS = 4;
 
 export interface ImportDeps {
   store: Store;
@@ -458,20 +460,37 @@ export function registerImportJobs(scheduler: Scheduler, deps: ImportJobDeps): v
     }
   }
 
-  scheduler.register(CRISIS_IMPORT_JOB, async (job, ctx): Promise<JobOutcome> => {
-    const p = payloadSchema.safeParse(job.payload);
-    if (!p.success) return { status: 'failed', error: 'invalid payload' };
-    const run = await store.db.importRun.findUnique({ where: { id: p.data.runId } });
-    if (!run || run.status !== 'running') return { status: 'done', result: { skipped: run?.status ?? 'gone' } };
-    let last = 0;
-    await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
-    const s = await runImport(deps, run.id, () => scheduler.now(), async () => {
-      if (Date.now() - last < PROGRESS_EVERY_MS) return;
-      last = Date.now();
+  scheduler.register(
+    CRISIS_IMPORT_JOB,
+    async (job, ctx): Promise<JobOutcome> => {
+      const p = payloadSchema.safeParse(job.payload);
+      if (!p.success) return { status: 'failed', error: 'invalid payload' };
+      const run = await store.db.importRun.findUnique({ where: { id: p.data.runId } });
+      if (!run || run.status !== 'running') return { status: 'done', result: { skipped: run?.status ?? 'gone' } };
+      let last = 0;
       await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
-    });
-    await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
-    ctx.logger.info({ runId: run.id, total: s.total, imported: s.imported, problems: s.problemCount }, 'import finished');
-    return { status: 'done', result: { total: s.total, imported: s.imported, updated: s.updated, problems: s.problemCount } };
-  });
+      let s: ImportSummary;
+      try {
+        s = await runImport(deps, run.id, () => scheduler.now(), async () => {
+          if (Date.now() - last < PROGRESS_EVERY_MS) return;
+          last = Date.now();
+          await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
+        });
+      } catch (err) {
+        // Rows already committed stay, and a retry skips them. Out of retries: say so, never leave it "running".
+        if (job.attempts < IMPORT_ATTEMPTS) throw err;
+        ctx.logger.error({ err, runId: run.id }, 'import failed');
+        await store.transaction(async (tx) => {
+          await tx.importFile.deleteMany({ where: { runId: run.id } });
+          await tx.importRun.update({ where: { id: run.id }, data: { status: 'failed', finishedAt: scheduler.now() } });
+        });
+        await showProgress(run.id).catch((e: unknown) => ctx.logger.warn({ err: e }, 'could not show import progress'));
+        return { status: 'failed', error: `import failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      await showProgress(run.id).catch((err: unknown) => ctx.logger.warn({ err }, 'could not show import progress'));
+      ctx.logger.info({ runId: run.id, total: s.total, imported: s.imported, problems: s.problemCount }, 'import finished');
+      return { status: 'done', result: { total: s.total, imported: s.imported, updated: s.updated, problems: s.problemCount } };
+    },
+    { maxAttempts: IMPORT_ATTEMPTS },
+  );
 }
