@@ -434,12 +434,14 @@ function optional<T>(schema: z.ZodType<T, string>) {
 
 export const fullNameSchema = z
   .string({ error: 'a full name is required' })
-  .transform((s) => s.trim().replace(/\s+/g, ' '))
+  // Invisible characters (zero-width spaces, direction marks) are not a name.
+  .transform((s) => s.replace(/\p{Cf}/gu, '').trim().replace(/\s+/g, ' '))
   .pipe(
     z
       .string()
       .min(1, { error: 'a full name is required' })
-      .max(MAX_FULL_NAME, { error: `a full name is at most ${MAX_FULL_NAME} characters` }),
+      .max(MAX_FULL_NAME, { error: `a full name is at most ${MAX_FULL_NAME} characters` })
+      .regex(/\p{L}/u, { error: 'a full name needs letters' }),
   );
 
 /** YYYY-MM-DD and a real date; whether it is plausible needs the mission's date: checkDateOfBirth. */

@@ -68,6 +68,8 @@ export const PERSONAL_FIELDS = [
   'location',
   'summary',
   'reporterDetail',
+  // what was done usually names the person or their family
+  'outcome',
 ] as const satisfies readonly (keyof CaseRecord)[];
 
 export type NewCase = Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'card' | 'cardChannel' | 'updatedAt' | 'acknowledgedAt' | 'acknowledgedById' | 'resolvedAt' | 'resolvedById' | 'closedAt' | 'closedById' | 'outcome'>;
@@ -277,15 +279,20 @@ export class CaseRepository {
 
   /** Epoch milliseconds of a DateTime column, computed by the database (no date text to parse). */
   private epochMs(sql: SqlRunner, column: string): string {
-    return sql.provider === 'sqlite' ? `CAST(ROUND(unixepoch("${column}", 'subsec') * 1000) AS INTEGER)` : `CAST(EXTRACT(EPOCH FROM "${column}") * 1000 AS BIGINT)`;
+    // `column` is one of our column names, or a COALESCE of two (never user input).
+    const c = column.startsWith('COALESCE') ? column : `"${column}"`;
+    return sql.provider === 'sqlite' ? `CAST(ROUND(unixepoch(${c}, 'subsec') * 1000) AS INTEGER)` : `CAST(EXTRACT(EPOCH FROM ${c}) * 1000 AS BIGINT)`;
   }
 
-  /** Report inputs for cases opened in [from, to): codes and times only, as arrays (a year is 100,000 rows). */
+  /**
+   * Report inputs for cases opened in [from, to): codes and times only, as arrays (a year is
+   * 100,000 rows). A case closed without being resolved counts as resolved when it was closed.
+   */
   async facts(from: Date, to: Date): Promise<CaseFacts[]> {
     const sql = this.sqlRead();
     const ms = (c: string): string => this.epochMs(sql, c);
     const rows = await sql.values(
-      `SELECT "category", "priority", "status", ${ms('openedAt')}, ${ms('acknowledgedAt')}, ${ms('resolvedAt')}, ${ms('closedAt')}, ${ms('ackDueAt')} FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ?`,
+      `SELECT "category", "priority", "status", ${ms('openedAt')}, ${ms('acknowledgedAt')}, ${ms('COALESCE("resolvedAt", "closedAt")')}, ${ms('closedAt')}, ${ms('ackDueAt')} FROM "Case" WHERE "openedAt" >= ? AND "openedAt" < ?`,
       [from, to],
     );
     const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -309,7 +316,8 @@ export class CaseRepository {
       [from, to],
     );
     const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-    const iso = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : dateOf(v).toISOString());
+    // The same text from either database: SQLite keeps "+00:00", PostgreSQL gives a Date.
+    const iso = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v.replace(/\+00:00$/, 'Z') : dateOf(v).toISOString());
     const t = (v: unknown): number | null => (v === null || v === undefined ? null : typeof v === 'string' ? Date.parse(v) : dateOf(v).getTime());
     return rows.map((r) => ({
       ref: String(r[0]),

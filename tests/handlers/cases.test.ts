@@ -258,7 +258,7 @@ describe('cases [sqlite]', () => {
       const before = await core.store.db.auditEntry.count({ where: { entity: 'case', entityId: id, action: 'view' } });
       const r = msg(await bob().run(`/case show ${ref}`));
       expect(r.ok).toBe(true);
-      expect(r.visibility).toBe('caller');
+      expect(r.visibility).toBe('direct'); // a DM (Slack) or the 1:1 chat (Teams), never the channel
       expect(field(r, 'Name')).toBe('Jean-Luc Picard');
       expect(field(r, 'Passport')).toBe('AB1234567');
       expect(field(r, 'Date of birth')).toBe('1980-07-13');

@@ -316,7 +316,11 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
           turnLog(context).warn({ err }, 'could not send a direct reply; answering here');
         }
       }
-      // No 1:1 chat known yet (the app was never opened personally): answer here rather than not at all.
+      // No 1:1 chat known yet: a private answer must not land in the channel. Say where to ask.
+      await context.sendActivity(
+        activityFor({ kind: 'message', ok: false, visibility: 'channel', text: 'That answer is private: open a 1:1 chat with me (Duty Desk in the Apps list, or click my name) and ask there.' }),
+      );
+      return;
     }
     await context.sendActivity(activityFor(reply));
   }

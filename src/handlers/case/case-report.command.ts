@@ -132,7 +132,7 @@ export const caseReportCommand = defineCommand({
     const file = `cases-${dateKey(p.from)}-${dateKey(p.to)}`;
     return message({
       title: `Cases ${p.label} (${tz})`,
-      text: [`${summary.total} cases opened.`, `By status: ${statusLine}`, stats('Time to acknowledge', ack), stats('Time to resolve', res), `Service-level breaches: ${breachLine}`, `Every case of the period: /case export ${dateKey(p.from)} ${dateKey(p.to)}`].join('\n'),
+      text: [`${summary.total} case${summary.total === 1 ? '' : 's'} opened.`, `By status: ${statusLine}`, stats('Time to acknowledge', ack), stats('Time to resolve', res), `Service-level breaches: ${breachLine}`, `Every case of the period: /case export ${dateKey(p.from)} ${dateKey(p.to)}`].join('\n'),
       rows: [{ text: `\`\`\`\n${table}\n\`\`\`` }],
       attachments: [
         { filename: `${file}.png`, mimeType: 'image/png', content: chart, title: `Cases by category and priority, ${p.label}`, altText: `Chart of the table above: ${summary.total} cases by category and priority.` },

@@ -41,8 +41,9 @@ export function caseButtons(c: CaseRecord): ReplyButton[] {
   return out;
 }
 
-function where(c: Pick<CaseRecord, 'city' | 'country'>): string {
-  return [c.city, c.country].filter(Boolean).join(', ') || 'unknown';
+/** Cards and lists name the city only (the issue's short list of what a channel may see). */
+function where(c: Pick<CaseRecord, 'city'>): string {
+  return c.city || 'unknown';
 }
 
 function ackLine(c: CaseRecord, names: NameLookup, tz: string, now: number): string {
@@ -117,7 +118,8 @@ export function caseDetails(c: CaseRecord, notes: readonly CaseNoteRecord[], eve
     fields,
     rows,
     buttons: caseButtons(c),
-    visibility: 'caller',
+    // Personal data: a direct message (Slack DM, Teams 1:1 chat), never the conversation asked from.
+    visibility: 'direct',
     fallback: `Case ${c.ref}: ${statusLabel(c.status)}`,
   });
 }

@@ -236,9 +236,8 @@ export const caseNewCommand = defineCommand({
 /** The member to assign, or why not: they must work cases (officer, crisis or leader). */
 async function assigneeOf(ctx: HandlerContext, token: string): Promise<Member | string> {
   const t = token.trim();
-  if (t.toLowerCase() === 'me') return actorOf(ctx);
-  const ref = parseMemberRef(t);
-  const m = ref ? await ctx.store.members.resolve(ref) : null;
+  const ref = t.toLowerCase() === 'me' ? null : parseMemberRef(t);
+  const m = t.toLowerCase() === 'me' ? actorOf(ctx) : ref ? await ctx.store.members.resolve(ref) : null;
   if (!m || m.removedAt) return `no member ${t.slice(0, 40)}; check /duty member list`;
   if (!maySeeFullDetails(m.roles)) return `${m.displayName} has no case role (${FULL_DETAIL_ROLES.join(', ')}); an admin can grant one with /duty role grant`;
   return m;
@@ -418,6 +417,7 @@ export const caseStatusCommand = defineCommand({
   async run(ctx, input) {
     const action = actionFor(input.status, input.outcome ?? input.reason ?? null);
     const r = await transitionCase(caseDeps(ctx), ctx.meta, input.ref, action, by(ctx), ctx.now, input.version);
+    if (!r.ok && r.error.code === 'OUTCOME_REQUIRED') r.error.fields = { outcome: 'an outcome is required: what was done' };
     return resultReply(ctx, r, (c) => `Case ${c.ref}: ${statusLabel(c.status)}`);
   },
 });

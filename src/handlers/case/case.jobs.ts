@@ -15,7 +15,7 @@ import { DUTY_OFFICER } from '../page/default-policies';
 import { triggerPage } from '../page/page.service';
 import { MemberNames, when } from '../roster/roster-common';
 import { caseCard, categoryLabel } from './case-view';
-import { ackPageKey, CASE_ACK_DUE_JOB, CASE_CARD_JOB, CASE_REFRESH_JOB, CASE_UPDATE_DUE_JOB, levelOf } from './case.service';
+import { ackPageKey, CASE_ACK_DUE_JOB, CASE_CARD_JOB, CASE_REFRESH_JOB, CASE_UPDATE_DUE_JOB, levelOf, resolveAckPage } from './case.service';
 
 export interface CaseJobDeps {
   store: Store;
@@ -155,6 +155,12 @@ export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void 
           ctx.now,
         );
         paged = `; paging ${policy.name} (page #${r.page.number})`;
+        // Picked up on another replica while this ran: its acknowledgement found no page to resolve.
+        const again = await store.cases.byId(c.id);
+        if (again && (again.acknowledgedAt || !isOpenStatus(again.status as CaseStatus))) {
+          await resolveAckPage({ store, outbox: deps.outbox, logger, missionTimeZone: tz }, c.ref, { id: again.acknowledgedById ?? '', name: 'Duty Desk' }, ctx.now);
+          paged += ', resolved at once: the case had just been picked up';
+        }
       }
     }
     await store.transaction(async (tx) => {
@@ -179,15 +185,15 @@ export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void 
     const reply = message({ title: `Update due: ${c.ref}`, text, buttons: [{ label: 'Add note', command: `/case note ${c.ref}`, style: 'primary' }, { label: 'Show case', command: `/case show ${c.ref}` }], visibility: 'direct', fallback: `Case ${c.ref} is due an update` });
     const every = level.updateEveryMs;
     await store.transaction(async (tx) => {
+      // Claim this reminder first: a note that landed since the read moved the deadline, and then nothing is owed.
+      const next = every !== null ? new Date(now + every) : null;
+      const { count } = await tx.case.updateMany({ where: { id: c.id, updateDueAt: c.updateDueAt }, data: { updateDueAt: next } });
+      if (count !== 1) return;
       const to = c.assigneeId ? { kind: 'member' as const, memberId: c.assigneeId } : c.cardChannel ? { kind: 'channel' as const, channel: c.cardChannel } : null;
       if (to) await deps.outbox.deliver(tx, { key: `case:${c.id}:update-reminder:${c.updateDueAt?.getTime() ?? now}`, to, reply: to.kind === 'channel' ? { ...reply, visibility: 'channel' } : reply });
       await store.cases.addEvent(tx, { caseId: c.id, at: ctx.now, byId: null, byName: 'Duty Desk', type: 'sla', fromValue: null, toValue: 'update-due', text: `Update due; reminded ${c.assigneeId ? 'the assignee' : c.cardChannel ? 'the duty channel' : 'nobody (no assignee, no duty channel)'}` });
       // Still owed: remind again after another interval (unless updates are not tracked any more).
-      if (every !== null) {
-        const next = new Date(now + every);
-        await tx.case.updateMany({ where: { id: c.id, updateDueAt: c.updateDueAt }, data: { updateDueAt: next } });
-        await deps.outbox.schedule(tx, { kind: CASE_UPDATE_DUE_JOB, key: `case:${c.id}:update-due:${next.getTime()}`, dueAt: next, payload: { caseId: c.id } });
-      }
+      if (next) await deps.outbox.schedule(tx, { kind: CASE_UPDATE_DUE_JOB, key: `case:${c.id}:update-due:${next.getTime()}`, dueAt: next, payload: { caseId: c.id } });
     });
     deps.outbox.wake?.();
     return { status: 'done' };

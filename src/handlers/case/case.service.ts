@@ -287,11 +287,11 @@ export function ackPageKey(ref: string): string {
 }
 
 /** Once a case is picked up, the page its missed deadline raised has done its job. */
-async function resolveAckPage(deps: CaseDeps, ref: string, by: Actor, now: Date): Promise<void> {
+export async function resolveAckPage(deps: CaseDeps, ref: string, by: Actor, now: Date): Promise<void> {
   try {
     const page = await deps.store.pages.openByDedupKey(ackPageKey(ref));
     if (!page) return;
-    await respondToPage(deps, systemMeta('case-ack'), page.number, by, { kind: 'resolve', note: `case ${ref} acknowledged` }, now, 'case acknowledged');
+    await respondToPage(deps, systemMeta('case-ack'), page.number, by, { kind: 'resolve', note: `case ${ref} picked up` }, now, 'case picked up');
   } catch (err) {
     // The case change stands; the page stays open for someone to resolve by hand.
     deps.logger.warn({ err, ref }, 'could not resolve the page raised for a late acknowledgement');
@@ -317,7 +317,9 @@ export async function transitionCase(deps: CaseDeps, meta: AuditMeta, ref: strin
     },
     by,
   );
-  if (r.ok && !r.before.acknowledgedAt && r.case.acknowledgedAt) await resolveAckPage(deps, r.case.ref, by, now);
+  // Picked up, or resolved/closed without ever being acknowledged: the page has done its job.
+  const leftOpen = r.ok && isOpenStatus(r.before.status as CaseStatus) && !isOpenStatus(r.case.status as CaseStatus);
+  if (r.ok && ((!r.before.acknowledgedAt && r.case.acknowledgedAt) || leftOpen)) await resolveAckPage(deps, r.case.ref, by, now);
   return r;
 }
 
