@@ -190,6 +190,20 @@ describe('Teams adapter, anonymous local mode', () => {
     expect(card).not.toContain('not registered');
   });
 
+  test('a private answer asked for in a channel is never posted there, even with no 1:1 chat known', async () => {
+    const olive: Person = { aad: '00000000-0000-0000-0000-0000000000dd', name: 'Olive Officer' };
+    expect((await h.server.core.dispatcher.dispatch({ kind: 'command', text: `/duty member add handle=olive name="Olive Officer" teams=${olive.aad} roles=officer`, caller: { platform: 'teams', externalId: ADMIN_AAD }, origin: {}, requestId: 'r1' })).kind).toBe('message');
+    const created = await h.server.core.dispatcher.dispatch({ kind: 'command', text: '/case new category=arrest priority=P2 name="Private Person" reporter=police summary="Held"', caller: { platform: 'teams', externalId: olive.aad }, origin: {}, requestId: 'r2' });
+    const ref = /C-\d{4}-\d{5}/.exec(created.kind === 'message' ? (created.title ?? '') : '')?.[0];
+    h.fake.reset();
+    await post(h.api, messageActivity(h.fake.url, olive, `<at>Duty Desk</at> case show ${ref}`, { conversationId: '19:ops@thread.tacv2', conversationType: 'channel' }, [botMention()]));
+    const [answer] = await h.fake.waitFor((c) => c.body.type === 'message');
+    expect(answer?.conversationId).toBe('19:ops@thread.tacv2');
+    const shown = JSON.stringify(answer?.body);
+    expect(shown).toContain('That answer is private');
+    expect(shown).not.toContain('Private Person');
+  });
+
   test('an unregistered caller is told so, in a card styled as an error', async () => {
     const stranger: Person = { aad: '00000000-0000-0000-0000-0000000000cc', name: 'Stranger' };
     await post(h.api, messageActivity(h.fake.url, stranger, 'duty member list'));
