@@ -991,6 +991,24 @@ export const sourceDateSchema = z.union([z.string(), z.number()], { error: 'a so
   return ms;
 });
 
+/** A blank name is "required", and only that (not also "needs letters"); the rest as for cases. */
+const personFullNameSchema = z
+  .string({ error: 'a full name is required' })
+  .refine((s) => s.replace(/\p{Cf}/gu, '').trim() !== '', { error: 'a full name is required', abort: true })
+  .pipe(fullNameSchema);
+
+/** How far after now a source date may be (clocks disagree a little); later is refused. */
+export const SOURCE_DATE_SKEW_MS = 5 * 60_000;
+
+/**
+ * A source date more than a few minutes in the future is refused: the latest by source time
+ * decides a status, so a future date would lock it until that moment.
+ */
+export function checkSourceDate(ms: number, now: number): { ok: true } | { ok: false; error: string } {
+  if (ms <= now + SOURCE_DATE_SKEW_MS) return { ok: true };
+  return { ok: false, error: `a source date cannot be in the future: ${new Date(ms).toISOString()} is after now (${new Date(now).toISOString()})` };
+}
+
 /** Degrees as a number or numeric text; the range is checked with the other coordinate. */
 const degreesSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v.trim());
@@ -1045,7 +1063,7 @@ export interface PersonData {
 }
 
 const personObjectSchema = z.object({
-  fullName: fullNameSchema,
+  fullName: personFullNameSchema,
   givenName: optionalText('the given name', MAX_NAME_PART),
   familyName: optionalText('the family name', MAX_NAME_PART),
   alternateNames: alternateNamesSchema,

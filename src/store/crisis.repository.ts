@@ -228,8 +228,25 @@ export class CrisisRepository {
     return count === 1 ? this.byId(before.id, tx) : null;
   }
 
-  async setBoardMessage(tx: Tx, id: string, copy: string | null): Promise<void> {
-    await tx.crisis.update({ where: { id }, data: { boardMessage: copy } });
+  /**
+   * Writes the board message, fenced: only while the crisis's channel is still `fence.channel` (the
+   * one posted to) and, when given, the stored value is still `fence.current`. False when not written.
+   * Does not bump the version: the board is bookkeeping, not an edit of the crisis.
+   */
+  async setBoardMessage(tx: Tx, id: string, copy: string | null, fence: { channel: string; current?: string | null }): Promise<boolean> {
+    const { count } = await tx.crisis.updateMany({ where: { id, channel: fence.channel, ...(fence.current !== undefined ? { boardMessage: fence.current } : {}) }, data: { boardMessage: copy } });
+    return count === 1;
+  }
+
+  /**
+   * Claims the first post of a board atomically: sets `claim` only if the board message is still
+   * `expected` (null: none yet) and the crisis unchanged (version, hence channel, as read). Only the
+   * caller whose claim applied may post.
+   */
+  async claimBoard(tx: Tx, crisis: Pick<CrisisRecord, 'id' | 'version' | 'channel'>, expected: string | null, claim: string): Promise<boolean> {
+    if (!crisis.channel) return false;
+    const { count } = await tx.crisis.updateMany({ where: { id: crisis.id, version: crisis.version, channel: crisis.channel, boardMessage: expected }, data: { boardMessage: claim } });
+    return count === 1;
   }
 
   async addMember(tx: Tx, crisisId: string, memberId: string, at: Date): Promise<boolean> {
@@ -361,10 +378,15 @@ export class CrisisRepository {
     return new Map(rows.map((r) => [String(r.status), Number(r.n)]));
   }
 
-  /** Status changes since `since` (by when they were recorded), for "change since the last update". */
+  /**
+   * Status reports recorded since `since` (by when they were recorded, not the time the source
+   * gives), per status: people of the crisis's live records reported in each status in the window
+   * (each person once per status). Walks PersonNote(crisisId, createdAt).
+   */
   async statusChangesSince(crisisId: string, since: Date): Promise<Map<string, number>> {
     const rows = await this.sqlRead().all<{ status: string; n: unknown }>(
-      `SELECT "status", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL AND "statusAt" >= ? GROUP BY "status"`,
+      `SELECT n."status" AS "status", COUNT(DISTINCT n."personId") AS "n" FROM "PersonNote" n JOIN "Person" p ON p."id" = n."personId"
+       WHERE n."crisisId" = ? AND n."createdAt" >= ? AND n."status" IS NOT NULL AND p."mergedIntoId" IS NULL GROUP BY n."status"`,
       [crisisId, since],
     );
     return new Map(rows.map((r) => [String(r.status), Number(r.n)]));

@@ -47,6 +47,8 @@ describe('crisis channel and board [server, sqlite]', () => {
     expect(created).toBeDefined();
     const invite = await slack.waitForCall('conversations.invite', () => true, 5000);
     expect(invite.args).toMatchObject({ channel: 'C900', users: 'U5' });
+    // The job links the channel after Slack answers: wait for its commit, not just for the call.
+    for (let i = 0; i < 100 && (await server.core.store.crises.byCode('NPL-EQ'))?.channel !== 'slack:C900'; i++) await new Promise((r) => setTimeout(r, 20));
     expect((await server.core.store.crises.byCode('NPL-EQ'))?.channel).toBe('slack:C900');
     // The board: posted in the new channel at the end of its 10-second window, then pinned.
     await at('2026-11-22T06:00:10Z');
@@ -76,5 +78,22 @@ describe('crisis channel and board [server, sqlite]', () => {
     await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'C777', 5000);
     expect(msg(await cara().run('/crisis edit NPL-EQ')).error?.code).toBe('INVALID_INPUT');
     expect(msg(await cara().run('/crisis edit NPL-EQ channel=banana')).error?.code).toBe('INVALID_INPUT');
+  });
+
+  test('a board job finding another job\'s fresh claim posts nothing; a stale claim is taken over', async () => {
+    const crisis = (await server.core.store.crises.byCode('NPL-EQ'))!;
+    const claim = (at: string) => server.core.store.transaction((tx) => tx.crisis.update({ where: { id: crisis.id }, data: { boardMessage: JSON.stringify({ claim: 'other-job', at: Date.parse(at) }) } }));
+    slack.reset();
+    await claim('2026-11-22T06:01:00Z');
+    expect(msg(await cara().run('/person add name="Claimed Board" crisis=NPL-EQ')).ok).toBe(true);
+    await at('2026-11-22T06:01:10Z');
+    await at('2026-11-22T06:01:12Z');
+    expect(slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C777')).toHaveLength(0);
+    // The claiming job died long ago: the next board job posts.
+    await claim('2026-11-22T05:00:00Z');
+    expect(msg(await cara().run('/person add name="Stale Claim" crisis=NPL-EQ')).ok).toBe(true);
+    await at('2026-11-22T06:01:20Z');
+    await slack.waitForCall('chat.postMessage', (c) => c.args.channel === 'C777', 5000);
+    expect(JSON.parse((await server.core.store.crises.byId(crisis.id))?.boardMessage ?? '{}')).toMatchObject({ platform: 'slack', conversation: 'C777' });
   });
 });

@@ -130,6 +130,122 @@ describe('crisis import and export [sqlite, console]', () => {
     expect(t).toContain('0 rows with problems');
   });
 
+  // ------------------------------------------------------------------------------------------
+  // Re-imports, notes for people already in, future dates, malformed files
+
+  const pfifDoc = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?>\n<pfif:pfif xmlns:pfif="http://zesty.ca/pfif/1.4">\n${body}\n</pfif:pfif>\n`;
+  const pfifNote = (id: string, person: string, at: string, status: string, text: string): string =>
+    `<pfif:note><pfif:note_record_id>${id}</pfif:note_record_id><pfif:person_record_id>${person}</pfif:person_record_id><pfif:author_name>Finder</pfif:author_name><pfif:source_date>${at}</pfif:source_date><pfif:status>${status}</pfif:status><pfif:text>${text}</pfif:text></pfif:note>`;
+  const pfifPerson = (id: string, name: string, at: string, notes = ''): string =>
+    `<pfif:person><pfif:person_record_id>${id}</pfif:person_record_id><pfif:entry_date>${at}</pfif:entry_date><pfif:source_date>${at}</pfif:source_date><pfif:full_name>${name}</pfif:full_name>${notes}</pfif:person>`;
+  const crisisOf = async (code: string) => (await core.store.crises.byCode(code))?.id as string;
+  const bySourceId = async (code: string, sourceId: string) => (await core.store.crises.people(await crisisOf(code), { includeMerged: true })).find((p) => p.sourceId === sourceId);
+
+  test('CSV again: an older file does not overwrite newer data; a newer one updates (audited); its status is appended and applied', async () => {
+    expect(msg(await root().run('/crisis open name="Reimport" code=RIM region=Turkey')).ok).toBe(true);
+    clock.set('2026-11-22T12:00:00Z');
+    const head = 'ID,Full name,City,Status,Source date';
+    const first = file('rim.csv', `${head}\r\nA1,Ada Reimport,Antakya,missing,2026-11-22T08:00:00Z\r\nA2,Bob Reimport,Adana,,2026-11-22T08:00:00Z\r\n`);
+    expect(textOf(await root().run(`/crisis import RIM file=${first}`))).toContain('2 new');
+    // Someone corrects Ada by hand after the file's date.
+    const ada = (await bySourceId('RIM', 'A1'))!;
+    await core.store.change({ actorId: null, actorName: 'test', platform: 'system', requestId: 't' }, (w) => core.store.crises.savePerson(w.tx, ada, { homeCity: 'Iskenderun', sourceDate: new Date('2026-11-22T10:00:00Z') }, clock.now()));
+    // The same file name, older data for Ada, a status for Bob.
+    const older = file('rim.csv', `${head}\r\nA1,Ada Reimport,Antakya,missing,2026-11-22T09:00:00Z\r\nA2,Bob Reimport,Adana,safe,2026-11-22T09:00:00Z\r\n`);
+    const t = textOf(await root().run(`/crisis import RIM file=${older}`));
+    expect(t).toContain('0 new');
+    expect((await bySourceId('RIM', 'A1'))?.homeCity).toBe('Iskenderun');
+    const bob = (await bySourceId('RIM', 'A2'))!;
+    expect(bob.status).toBe('safe');
+    expect((await core.store.crises.notes(bob.id)).filter((n) => n.status === 'safe')).toHaveLength(1);
+    // Once more: the status note is not appended twice.
+    await root().run(`/crisis import RIM file=${older}`);
+    expect((await core.store.crises.notes(bob.id)).filter((n) => n.status === 'safe')).toHaveLength(1);
+    // A newer file updates Ada, and says so in the audit log; its later status decides.
+    const newer = file('rim.csv', `${head}\r\nA1,Ada Reimport,Hatay,safe,2026-11-22T11:00:00Z\r\n`);
+    expect(textOf(await root().run(`/crisis import RIM file=${newer}`))).toContain('1 updated');
+    const ada2 = (await bySourceId('RIM', 'A1'))!;
+    expect(ada2).toMatchObject({ homeCity: 'Hatay', status: 'safe', version: ada.version + 2 });
+    expect(await core.store.db.auditEntry.count({ where: { entity: 'person', entityId: ada.id, action: 'import-update' } })).toBe(1);
+  });
+
+  test('CSV again: a merged-away record is not updated; its status goes to the survivor', async () => {
+    const head = 'ID,Full name,Passport,Status,Source date';
+    const f1 = file('rmg.csv', `${head}\r\nM1,Merle Merged,MM1234567,,2026-11-22T08:00:00Z\r\nM2,Merle Merged,MM1234567,,2026-11-22T08:00:00Z\r\n`);
+    expect(textOf(await root().run(`/crisis import RIM file=${f1}`))).toContain('2 new');
+    const [m1, m2] = [(await bySourceId('RIM', 'M1'))!, (await bySourceId('RIM', 'M2'))!];
+    await core.store.change({ actorId: null, actorName: 'test', platform: 'system', requestId: 't' }, (w) => core.store.crises.savePerson(w.tx, m2, { mergedIntoId: m1.id }, clock.now()));
+    const f2 = file('rmg.csv', `${head}\r\nM2,Merle Renamed,MM1234567,evacuated,2026-11-22T11:00:00Z\r\n`);
+    await root().run(`/crisis import RIM file=${f2}`);
+    expect((await bySourceId('RIM', 'M2'))?.fullName).toBe('Merle Merged');
+    expect((await bySourceId('RIM', 'M1'))?.status).toBe('evacuated');
+  });
+
+  test('future source dates are refused: a CSV row, /person add, a PFIF note', async () => {
+    clock.set('2026-11-22T12:00:00Z');
+    const t = textOf(await root().run(`/crisis import RIM file=${file('future.csv', 'Full name,Status,Source date\r\nFuture Fay,safe,2026-11-23T12:00:00Z\r\nSoon Sam,safe,2026-11-22T12:04:00Z\r\n')}`));
+    expect(t).toContain('1 new');
+    expect(t).toMatch(/Row 2, source date: a source date cannot be in the future/);
+    const add = msg(await root().run('/person add name="Future Add" source_date=2026-11-24T00:00:00Z crisis=RIM'));
+    expect(add.error?.code).toBe('INVALID_INPUT');
+    expect(add.error?.fields?.source_date).toContain('future');
+    const xml = pfifDoc(pfifPerson('fut.org/p1', 'Futura Note', '2026-11-22T10:00:00Z', pfifNote('fut.org/n1', 'fut.org/p1', '2026-12-01T00:00:00Z', 'believed_dead', 'from the future') + pfifNote('fut.org/n2', 'fut.org/p1', '2026-11-22T10:00:00Z', 'believed_alive', 'fine')));
+    const r = textOf(await root().run(`/crisis import RIM file=${file('future.xml', xml)}`));
+    expect(r).toMatch(/note fut\.org\/n1, source_date: a source date cannot be in the future/);
+    const p = (await bySourceId('RIM', 'fut.org/p1'))!;
+    expect(p.status).not.toBe('deceased');
+    expect((await core.store.crises.notes(p.id)).map((n) => n.text)).toEqual(['fine']);
+  });
+
+  test('PFIF notes for people already imported: new nested notes and matching top-level notes are added once; others are reported', async () => {
+    clock.set('2026-11-22T12:00:00Z');
+    const f1 = pfifDoc(pfifPerson('pn.org/p1', 'Nora Notes', '2026-11-22T08:00:00Z', pfifNote('pn.org/n1', 'pn.org/p1', '2026-11-22T08:00:00Z', 'believed_missing', 'not seen')));
+    expect(textOf(await root().run(`/crisis import RIM file=${file('pn.xml', f1)}`))).toContain('1 new');
+    const nora = (await bySourceId('RIM', 'pn.org/p1'))!;
+    expect(nora.status).toBe('missing');
+    // Again, with a new nested note.
+    const f2 = pfifDoc(pfifPerson('pn.org/p1', 'Nora Notes', '2026-11-22T08:00:00Z', pfifNote('pn.org/n1', 'pn.org/p1', '2026-11-22T08:00:00Z', 'believed_missing', 'not seen') + pfifNote('pn.org/n2', 'pn.org/p1', '2026-11-22T09:00:00Z', 'believed_alive', 'called')));
+    await root().run(`/crisis import RIM file=${file('pn.xml', f2)}`);
+    expect((await bySourceId('RIM', 'pn.org/p1'))?.status).toBe('safe');
+    expect((await core.store.crises.notes(nora.id)).map((n) => n.text)).toEqual(['not seen', 'called']);
+    // Another file: top-level notes only, one about Nora, one about nobody known.
+    const f3 = pfifDoc(pfifNote('pn.org/n3', 'pn.org/p1', '2026-11-22T10:00:00Z', 'believed_dead', 'sadly') + pfifNote('pn.org/n4', 'pn.org/nobody', '2026-11-22T10:00:00Z', 'believed_alive', '?'));
+    const t = textOf(await root().run(`/crisis import RIM file=${file('notes-only.xml', f3)}`));
+    expect(t).toMatch(/note pn\.org\/n4: about person pn\.org\/nobody, who is neither in the file nor in RIM: not imported/);
+    expect((await bySourceId('RIM', 'pn.org/p1'))?.status).toBe('deceased');
+    await root().run(`/crisis import RIM file=${file('notes-only.xml', f3)}`);
+    expect((await core.store.crises.notes(nora.id)).map((n) => n.text)).toEqual(['not seen', 'called', 'sadly']);
+  });
+
+  test('PFIF: a record with an error is reported by its row and id, never "Row 0"', async () => {
+    const xml = pfifDoc(pfifPerson('bad.org/ok', 'Fine Person', '2026-11-22T08:00:00Z') + pfifPerson('bad.org/p2', 'Bad Date', '2026-11-22 08:00'));
+    const t = textOf(await root().run(`/crisis import RIM file=${file('bad-record.xml', xml)}`));
+    expect(t).not.toContain('Row 0');
+    expect(t).toMatch(/Row 2, person bad\.org\/p2, (entry|source)_date: /);
+  });
+
+  test('malformed PFIF fails the run with the reason; the console queues no job and never leaves a run running', async () => {
+    const t = textOf(await root().run(`/crisis import RIM file=${file('broken.xml', '<pfif:pfif xmlns:pfif="http://zesty.ca/pfif/1.4"><pfif:person>')}`));
+    expect(t).toContain('failed');
+    expect(t).toContain('not valid PFIF');
+    const run = await core.store.db.importRun.findFirst({ where: { fileName: 'broken.xml' } });
+    expect(run?.status).toBe('failed');
+    expect(await core.store.db.job.count({ where: { kind: 'crisis-import', idempotencyKey: `import:${run?.id}` } })).toBe(0);
+    // An import that throws: marked failed, and the reason told.
+    const people = core.store.crises.people.bind(core.store.crises);
+    core.store.crises.people = () => Promise.reject(new Error('disk on fire'));
+    try {
+      const r = msg(await root().run(`/crisis import RIM file=${file('throws.csv', 'Full name\r\nThrow Person\r\n')}`));
+      expect(r.ok).toBe(false);
+      expect(textOf(r)).toContain('disk on fire');
+    } finally {
+      core.store.crises.people = people;
+    }
+    const thrown = await core.store.db.importRun.findFirst({ where: { fileName: 'throws.csv' } });
+    expect(thrown?.status).toBe('failed');
+    expect(thrown?.finishedAt).not.toBeNull();
+  });
+
   test('a file sent with the command in chat starts an import job whose report comes by DM', async () => {
     expect(msg(await root().run('/duty member add handle=dana name="Dana Desk" slack=T1:U8 roles=crisis')).ok).toBe(true);
     const content = Buffer.from('Full name,Passport\r\nUpload Person,UP1234567\r\n', 'utf8');

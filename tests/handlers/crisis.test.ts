@@ -3,6 +3,7 @@
 // list, duplicates flagged on add, the board's counts; 500 concurrent status reports lose nothing
 // (SQLite, and PostgreSQL with three cores when TEST_POSTGRES_URL is set).
 import type { Core } from '../../src/core';
+import { boardClaim, boardState } from '../../src/handlers/crisis/crisis-board';
 import type { MessageReply, Reply } from '../../src/domain/reply';
 import { as, coreOn, manualClock, msg, textOf } from '../helpers/core';
 import { freshPostgres, freshSqlite, pgAdminUrl, type TestDb } from '../helpers/db';
@@ -141,6 +142,38 @@ describe('crisis and people [sqlite]', () => {
     expect(jobs.length).toBeGreaterThanOrEqual(1);
     expect(new Set(jobs.map((j) => j.idempotencyKey)).size).toBe(jobs.length);
     for (const j of jobs) expect(j.dueAt.getTime() % 10_000).toBe(0);
+  });
+
+  test('board changes count reports by when they were recorded, not the time the source gives', async () => {
+    clock.set('2026-11-22T14:00:00Z');
+    const crisis = (await core.store.crises.byCode('NPL-EQ'))!;
+    const n = numberIn(await cara().run('/person add name="Old News Person"'));
+    // Recorded now, about a moment two days ago: a change of the last 24 h all the same.
+    expect(msg(await cara().run(`/person status ${n} in-hospital "Admitted two days ago" at=2026-11-20T09:00:00Z`)).ok).toBe(true);
+    const changes = await core.store.crises.statusChangesSince(crisis.id, new Date('2026-11-22T13:00:00Z'));
+    expect(changes.get('in-hospital')).toBe(1);
+    // Recorded before the window: not counted.
+    expect((await core.store.crises.statusChangesSince(crisis.id, new Date('2026-11-22T14:00:01Z'))).size).toBe(0);
+  });
+
+  test('the first board post is claimed atomically; the board message is fenced on the channel', async () => {
+    const crisis = (await core.store.crises.byCode('NPL-EQ'))!;
+    await core.store.transaction((tx) => tx.crisis.update({ where: { id: crisis.id }, data: { boardMessage: null } }));
+    const fresh = (await core.store.crises.byId(crisis.id))!;
+    const claim = JSON.stringify({ claim: 'job-1', at: Date.now() });
+    const two = await Promise.all([
+      core.store.transaction((tx) => core.store.crises.claimBoard(tx, fresh, null, claim)),
+      core.store.transaction((tx) => core.store.crises.claimBoard(tx, fresh, null, JSON.stringify({ claim: 'job-2', at: Date.now() }))),
+    ]);
+    expect(two.filter(Boolean)).toHaveLength(1);
+    const held = (await core.store.crises.byId(crisis.id))!.boardMessage;
+    expect(boardState(held)).toBeNull();
+    expect(boardClaim(held)?.claim).toMatch(/^job-[12]$/);
+    const copy = JSON.stringify({ platform: 'slack', conversation: 'C77', messageId: '1.2', at: 1 });
+    // Another channel was linked meanwhile: not written.
+    expect(await core.store.transaction((tx) => core.store.crises.setBoardMessage(tx, crisis.id, copy, { channel: 'slack:C99', current: held }))).toBe(false);
+    expect(await core.store.transaction((tx) => core.store.crises.setBoardMessage(tx, crisis.id, copy, { channel: fresh.channel as string, current: held }))).toBe(true);
+    expect(boardState((await core.store.crises.byId(crisis.id))!.boardMessage)?.messageId).toBe('1.2');
   });
 
   test('a case can be linked to the crisis; an unknown crisis is refused beside its field', async () => {

@@ -10,6 +10,7 @@ import type { Core } from '../../src/core';
 import type { Reply } from '../../src/domain/reply';
 import { commands } from '../../src/handlers';
 import { duplicateCommands } from '../../src/handlers/crisis/duplicate.commands';
+import { reportStatus } from '../../src/handlers/crisis/crisis.service';
 import { historyOf } from '../../src/handlers/crisis/duplicate.service';
 import { createDispatcher } from '../../src/handlers/dispatcher';
 import type { Dispatcher } from '../../src/handlers/ports';
@@ -364,6 +365,50 @@ describeEachDb('possible duplicates', (fresh) => {
     expect(msg(await cara().run(`/crisis unmerge ${first.same}`)).ok).toBe(true);
     list = await listing();
     expect(pairIn(list, m2, m3)).not.toBeNull();
+  });
+
+  test('a status report racing a merge lands on the survivor, and the reply says so', async () => {
+    const r1 = await add('name="Racing Report" passport=R1234567 crisis=NPL-EQ');
+    const r2 = await add('name="Racing Report" passport=R1234567 phone="+977 980 2222222" crisis=NPL-EQ');
+    const stale = await person(r2);
+    const crisis = (await core.store.crises.byId(crisisId))!;
+    expect(msg(await cara().run(`/crisis same ${(await pair(r1, r2)).same}`)).ok).toBe(true);
+    // The reporter read #r2 before the merge landed.
+    const r = await reportStatus(core, systemMeta('test'), crisis, stale, { status: 'safe', text: 'late', location: null, madeContact: null, source: 'staff', sourceAt: clock.now() }, { id: null, name: 'Test' }, clock.now());
+    expect(r.redirectedFrom?.number).toBe(r2);
+    expect(r.person.number).toBe(r1);
+    expect((await person(r1)).status).toBe('safe');
+    expect((await core.store.crises.notes(stale.id)).some((n) => n.status === 'safe')).toBe(false);
+  });
+
+  test('merging releases the merged-away seat or moves it to an unseated survivor; undo restores it; check-in refuses a merged record', async () => {
+    expect(msg(await cara().run('/crisis movement new NPL-EQ kind=bus name="Bus S" capacity=5 departs="2026-11-25 09:00" muster="Hotel"')).ok).toBe(true);
+    const movement = (await core.store.db.movement.findFirst({ where: { crisisId, name: 'Bus S' } }))!;
+    const seatOf = async (n: number) => core.store.db.movementSeat.findUnique({ where: { personId: (await person(n)).id } });
+    // Only the newer record is seated: the seat moves to the survivor, and back on undo.
+    const s1 = await add('name="Seated Sam" passport=S1234567 crisis=NPL-EQ');
+    const s2 = await add('name="Seated Sam" passport=S1234567 phone="+977 980 3333333" crisis=NPL-EQ');
+    expect(msg(await cara().run(`/crisis assign NPL-EQ ${s2} ${movement.number}`)).ok).toBe(true);
+    const p1 = await pair(s1, s2);
+    expect(msg(await cara().run(`/crisis same ${p1.same}`)).ok).toBe(true);
+    expect(await seatOf(s2)).toBeNull();
+    expect((await seatOf(s1))?.movementId).toBe(movement.id);
+    expect(msg(await cara().run(`/crisis checkin NPL-EQ ${movement.number} ${s2}`)).error?.code).toBe('MERGED');
+    expect(msg(await cara().run(`/crisis unmerge ${p1.same}`)).ok).toBe(true);
+    expect(await seatOf(s1)).toBeNull();
+    expect((await seatOf(s2))?.movementId).toBe(movement.id);
+    // Both seated: the merged-away seat is released, and comes back on undo.
+    const t1 = await add('name="Twice Tom" passport=T1234567 crisis=NPL-EQ');
+    const t2 = await add('name="Twice Tom" passport=T1234567 phone="+977 980 4444444" crisis=NPL-EQ');
+    expect(msg(await cara().run(`/crisis assign NPL-EQ ${t1} ${movement.number}`)).ok).toBe(true);
+    expect(msg(await cara().run(`/crisis assign NPL-EQ ${t2} ${movement.number}`)).ok).toBe(true);
+    const p2 = await pair(t1, t2);
+    expect(msg(await cara().run(`/crisis same ${p2.same}`)).ok).toBe(true);
+    expect(await seatOf(t2)).toBeNull();
+    expect(await core.store.db.movementSeat.count({ where: { movementId: movement.id } })).toBe(2);
+    expect(msg(await cara().run(`/crisis unmerge ${p2.same}`)).ok).toBe(true);
+    expect((await seatOf(t2))?.movementId).toBe(movement.id);
+    expect((await seatOf(t1))?.movementId).toBe(movement.id);
   });
 
   test('a short id shared by two pairs is ambiguous; buttons then carry the whole id', async () => {

@@ -28,7 +28,22 @@ export interface BoardData {
 
 const boardStateSchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string(), at: z.number().optional() });
 
-/** The board message's copy, and when it was last drawn (for "since the last update"). */
+const boardClaimSchema = z.object({ claim: z.string(), at: z.number() });
+/** A claim older than this is from a board job that died before posting: it may be taken over. */
+const CLAIM_STALE_MS = 5 * 60_000;
+
+/** A board job's claim to post the first board (see registerBoardJob), or null. */
+export function boardClaim(json: string | null): { claim: string; at: number } | null {
+  if (!json) return null;
+  try {
+    const r = boardClaimSchema.safeParse(JSON.parse(json));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The board message's copy, and when it was last drawn (for "since the last update"); null for none or a claim. */
 export function boardState(json: string | null): (ChatCopy & { at?: number | undefined }) | null {
   if (!json) return null;
   try {
@@ -124,21 +139,42 @@ export function registerBoardJob(scheduler: Scheduler, deps: BoardJobDeps): void
       const now = ctx.now.getTime();
       const reply = boardMessage(crisis, await loadBoard(deps.store, crisis, now), deps.missionTimeZone);
       const state = boardState(crisis.boardMessage);
+      const channel = crisis.channel;
       if (state && chat.update) {
         const r = await chat.update(state, reply);
         if (r.ok) {
-          await deps.store.transaction((tx) => deps.store.crises.setBoardMessage(tx, crisis.id, JSON.stringify({ ...state, at: now })));
+          // Fenced on the channel: a board of a channel unlinked meanwhile is not written back.
+          await deps.store.transaction((tx) => deps.store.crises.setBoardMessage(tx, crisis.id, JSON.stringify({ ...state, at: now }), { channel }));
           return { status: 'done' };
         }
         if (r.retryable) return { status: 'retry', afterMs: r.retryAfterMs ?? 2000, error: r.error };
         // The message is gone (deleted, channel archived): post a new one below.
         ctx.logger.warn({ crisisId: crisis.id, error: r.error }, 'could not update the crisis board; posting a new one');
       }
-      const r = await chat.send({ kind: 'channel', channel: crisis.channel }, reply);
-      if (!r.ok) return r.retryable ? { status: 'retry', afterMs: r.retryAfterMs ?? 2000, error: r.error } : { status: 'failed', error: r.error };
-      if (!r.copy) return { status: 'done' };
+      // Two board jobs (two servers, or two windows) must not both post: claim the post first,
+      // atomically, over what was read (none, a lost message, or a claim whose job died).
+      const held = boardClaim(crisis.boardMessage);
+      if (held && now - held.at < CLAIM_STALE_MS) return { status: 'done', result: { skipped: 'another job is posting the board' } };
+      const claim = JSON.stringify({ claim: job.id, at: now });
+      if (!(await deps.store.transaction((tx) => deps.store.crises.claimBoard(tx, crisis, crisis.boardMessage, claim)))) {
+        return { status: 'done', result: { skipped: 'the board changed meanwhile' } };
+      }
+      const release = () => deps.store.transaction((tx) => deps.store.crises.setBoardMessage(tx, crisis.id, null, { channel, current: claim }));
+      const r = await chat.send({ kind: 'channel', channel }, reply);
+      if (!r.ok) {
+        await release();
+        return r.retryable ? { status: 'retry', afterMs: r.retryAfterMs ?? 2000, error: r.error } : { status: 'failed', error: r.error };
+      }
+      if (!r.copy) {
+        await release();
+        return { status: 'done' };
+      }
       const copy = r.copy;
-      await deps.store.transaction((tx) => deps.store.crises.setBoardMessage(tx, crisis.id, JSON.stringify({ ...copy, at: now })));
+      const written = await deps.store.transaction((tx) => deps.store.crises.setBoardMessage(tx, crisis.id, JSON.stringify({ ...copy, at: now }), { channel, current: claim }));
+      if (!written) {
+        ctx.logger.warn({ crisisId: crisis.id }, 'the crisis channel changed while the board was posted; not kept');
+        return { status: 'done', result: { skipped: 'channel changed' } };
+      }
       if (chat.pin) {
         const pinned = await chat.pin(copy);
         if (!pinned.ok) ctx.logger.info({ crisisId: crisis.id, error: pinned.error }, 'the crisis board is posted but not pinned');

@@ -17,6 +17,7 @@ import type { Tx } from '../../store/client';
 import type { CrisisRecord, PersonRecord } from '../../store/crisis.repository';
 import { CrisisRepository } from '../../store/crisis.repository';
 import { newId, type AuditMeta, type Store } from '../../store/store';
+import { CommandError } from '../command';
 import type { Outbox } from '../ports';
 
 export const CRISIS_BOARD_JOB = 'crisis-board';
@@ -199,6 +200,20 @@ export async function addPerson(
   return { person, duplicates };
 }
 
+/** Most merges a chain can hold before it is taken for a cycle. */
+const MAX_MERGE_HOPS = 20;
+
+/**
+ * The person as stored now, following mergedIntoId to the live record it was merged into (read in
+ * the caller's transaction, so a merge that landed meanwhile is seen).
+ */
+export async function liveSurvivor(store: Store, tx: Tx, personId: string): Promise<PersonRecord> {
+  let p = await store.crises.personById(personId, tx);
+  for (let hops = 0; p?.mergedIntoId && hops < MAX_MERGE_HOPS; hops++) p = await store.crises.personById(p.mergedIntoId, tx);
+  if (!p || p.mergedIntoId) throw new CommandError('UNKNOWN_PERSON', 'That person record no longer exists.', { person: 'unknown person' });
+  return p;
+}
+
 /**
  * A status report: an append-only note. The person's status follows only if the note is the
  * latest by source time, so a late report about an earlier moment changes nothing but history.
@@ -211,15 +226,20 @@ export async function reportStatus(
   r: { status: PersonStatus; text: string | null; location: string | null; madeContact: boolean | null; source: string; sourceAt: Date },
   by: Actor,
   now: Date,
-): Promise<{ applied: boolean; person: PersonRecord }> {
+): Promise<{ applied: boolean; person: PersonRecord; redirectedFrom: PersonRecord | null }> {
   const { store, outbox } = deps;
   const out = await store.change(meta, async (w) => {
+    // Re-read inside the transaction: a merge may have landed since the caller read the person,
+    // and a report on the merged-away record would be lost from the survivor's status.
+    const target = await liveSurvivor(store, w.tx, person.id);
+    const redirectedFrom = target.id === person.id ? null : person;
+    person = target;
     await store.crises.addNote(w.tx, { personId: person.id, crisisId: crisis.id, authorId: by.id, authorName: by.name, source: r.source, status: r.status, text: r.text, lastKnownLocation: r.location, madeContact: r.madeContact, sourceAt: r.sourceAt, createdAt: now, linkedPersonId: null, pfif: null });
     const applied = await store.crises.applyStatus(w.tx, person.id, r.status, r.sourceAt, now);
     if (applied && r.location) await w.tx.person.update({ where: { id: person.id }, data: { location: r.location } });
     await scheduleBoard(outbox, w.tx, crisis, now);
-    await w.audit('person', person.id, 'status', { status: person.status }, { status: r.status, applied });
-    return { applied, person: (await store.crises.personById(person.id, w.tx)) as PersonRecord };
+    await w.audit('person', person.id, 'status', { status: person.status }, { status: r.status, applied, ...(redirectedFrom ? { reportedOn: redirectedFrom.number } : {}) });
+    return { applied, person: (await store.crises.personById(person.id, w.tx)) as PersonRecord, redirectedFrom };
   });
   outbox.wake?.();
   return out;

@@ -185,7 +185,29 @@ const undoSchema = z.object({
   survivorStatusBefore: z.string(),
   /** epoch ms */
   survivorStatusAtBefore: z.number().nullable(),
+  seat: z
+    .object({
+      movementId: z.string(),
+      state: z.string(),
+      assignedAt: z.number(),
+      checkedInAt: z.number().nullable(),
+      boardedAt: z.number().nullable(),
+      movedToSurvivor: z.boolean(),
+    })
+    .nullable()
+    .optional(),
 });
+
+/** The merged-away record's seat at the merge: released, or moved to a survivor that had none. */
+export interface MergedSeat {
+  movementId: string;
+  state: string;
+  /** epoch ms */
+  assignedAt: number;
+  checkedInAt: number | null;
+  boardedAt: number | null;
+  movedToSurvivor: boolean;
+}
 
 export interface MergeUndo {
   survivorId: string;
@@ -194,6 +216,8 @@ export interface MergeUndo {
   /** For the record: undoing recomputes each status from its own notes instead. */
   survivorStatusBefore: string;
   survivorStatusAtBefore: number | null;
+  /** absent in merges recorded before seats were handled */
+  seat?: MergedSeat | null;
 }
 
 export function parseMergeUndo(json: string | null): MergeUndo | null {
@@ -201,7 +225,7 @@ export function parseMergeUndo(json: string | null): MergeUndo | null {
   try {
     const r = undoSchema.safeParse(JSON.parse(json));
     // The values were written by decideSame from the record's own fields.
-    return r.success ? { ...r.data, changes: r.data.changes as PersonChange[] } : null;
+    return r.success ? { ...r.data, changes: r.data.changes as PersonChange[], seat: r.data.seat ?? null } : null;
   } catch {
     return null;
   }
@@ -323,7 +347,9 @@ export async function decideSame(deps: CrisisDeps, meta: AuditMeta, candidateId:
       await store.crises.replaceKeys(w.tx, c.crisisId, survivor.id, nameIndexKeys(saved));
       await store.crises.replaceKeys(w.tx, c.crisisId, other.id, []);
 
-      const undo: MergeUndo = { survivorId: survivor.id, mergedId: other.id, changes, survivorStatusBefore: survivor.status, survivorStatusAtBefore: survivor.statusAt?.getTime() ?? null };
+      const seat = await mergeSeat(w, survivor, other);
+
+      const undo: MergeUndo = { survivorId: survivor.id, mergedId: other.id, changes, survivorStatusBefore: survivor.status, survivorStatusAtBefore: survivor.statusAt?.getTime() ?? null, seat };
       await w.tx.duplicateCandidate.update({ where: { id: c.id }, data: { mergeUndo: JSON.stringify(undo) } });
 
       const crisis = await crisisIn(store, w.tx, c.crisisId);
@@ -376,6 +402,49 @@ export interface UndoResult {
   fields: MergeField[];
   /** Fields edited since the merge: the edit is kept. */
   conflicts: MergeField[];
+  /** The merged-away record held a seat at the merge: whether it has it back (null: it held none). */
+  seatRestored: boolean | null;
+}
+
+/**
+ * The merged-away record leaves the movements: its seat goes to the survivor when the survivor
+ * holds none (the same person, seated once), else it is released. What it was is kept for undo.
+ */
+async function mergeSeat(w: Writer, survivor: PersonRecord, other: PersonRecord): Promise<MergedSeat | null> {
+  const seat = await w.tx.movementSeat.findUnique({ where: { personId: other.id } });
+  if (!seat) return null;
+  const survivorSeat = await w.tx.movementSeat.findUnique({ where: { personId: survivor.id } });
+  await w.tx.movementSeat.delete({ where: { personId: other.id } });
+  const moved = !survivorSeat;
+  if (moved) await w.tx.movementSeat.create({ data: { ...seat, personId: survivor.id } });
+  await w.audit('movement-seat', `${seat.movementId}:${other.id}`, moved ? 'move' : 'unassign', { person: other.number, state: seat.state }, moved ? { person: survivor.number, state: seat.state } : null);
+  return { movementId: seat.movementId, state: seat.state, assignedAt: seat.assignedAt.getTime(), checkedInAt: seat.checkedInAt?.getTime() ?? null, boardedAt: seat.boardedAt?.getTime() ?? null, movedToSurvivor: moved };
+}
+
+/**
+ * Undo gives the separated record its seat back when it can: a seat moved to the survivor moves
+ * back if the survivor still holds it unchanged; a released seat comes back if the movement is
+ * still planned and has room. Otherwise the record is left unseated (false).
+ */
+async function restoreSeat(store: Store, w: Writer, survivor: PersonRecord, other: PersonRecord, s: MergedSeat): Promise<boolean> {
+  if (await w.tx.movementSeat.findUnique({ where: { personId: other.id } })) return false;
+  const data = { movementId: s.movementId, personId: other.id, crisisId: other.crisisId, state: s.state, assignedAt: new Date(s.assignedAt), checkedInAt: s.checkedInAt === null ? null : new Date(s.checkedInAt), boardedAt: s.boardedAt === null ? null : new Date(s.boardedAt) };
+  if (s.movedToSurvivor) {
+    const held = await w.tx.movementSeat.findUnique({ where: { personId: survivor.id } });
+    if (!held || held.movementId !== s.movementId || held.assignedAt.getTime() !== s.assignedAt) return false;
+    await w.tx.movementSeat.delete({ where: { personId: survivor.id } });
+    await w.tx.movementSeat.create({ data: { ...data, state: held.state, checkedInAt: held.checkedInAt, boardedAt: held.boardedAt } });
+    await w.audit('movement-seat', `${s.movementId}:${other.id}`, 'move', { person: survivor.number, state: held.state }, { person: other.number, state: held.state });
+    return true;
+  }
+  const movement = await w.tx.movement.findUnique({ where: { id: s.movementId } });
+  if (!movement || movement.status !== 'planned') return false;
+  if (store.provider === 'postgresql') await w.tx.$queryRaw`SELECT "id" FROM "Movement" WHERE "id" = ${movement.id} FOR UPDATE`;
+  const taken = await w.tx.movementSeat.count({ where: { movementId: movement.id, state: { not: 'no-show' } } });
+  if (s.state !== 'no-show' && taken >= movement.capacity) return false;
+  await w.tx.movementSeat.create({ data });
+  await w.audit('movement-seat', `${s.movementId}:${other.id}`, 'assign', null, { person: other.number, state: s.state });
+  return true;
 }
 
 /** The later merge that took `p` into another record, for "undo that one first". */
@@ -417,6 +486,7 @@ export async function undoMerge(deps: CrisisDeps, meta: AuditMeta, candidateId: 
       if (!back) throw changed();
       await recomputeStatus(w.tx, saved, now);
       await recomputeStatus(w.tx, back, now);
+      const seatRestored = undo.seat ? await restoreSeat(store, w, survivor, other, undo.seat) : null;
 
       await store.crises.addNote(w.tx, note(c.crisisId, survivor.id, by, `Merge with #${other.number} undone: separate records again`, null, now));
       await store.crises.addNote(w.tx, note(c.crisisId, other.id, by, `Merge into #${survivor.number} undone: separate records again`, null, now));
@@ -424,7 +494,7 @@ export async function undoMerge(deps: CrisisDeps, meta: AuditMeta, candidateId: 
       await store.crises.replaceKeys(w.tx, c.crisisId, other.id, nameIndexKeys(back));
 
       const crisis = await crisisIn(store, w.tx, c.crisisId);
-      await w.audit('duplicate', c.id, 'undo', { status: 'same' }, { status: 'undone', survivor: survivor.number, merged: other.number, fields, conflicts });
+      await w.audit('duplicate', c.id, 'undo', { status: 'same' }, { status: 'undone', survivor: survivor.number, merged: other.number, fields, conflicts, ...(seatRestored !== null ? { seatRestored } : {}) });
       await w.audit('person', survivor.id, 'unmerge', { number: survivor.number }, { number: survivor.number, separated: other.number, fields, conflicts });
       await w.audit('person', other.id, 'unmerge', { number: other.number, mergedInto: survivor.number }, { number: other.number });
       await scheduleBoard(outbox, w.tx, crisis, now);
@@ -435,6 +505,7 @@ export async function undoMerge(deps: CrisisDeps, meta: AuditMeta, candidateId: 
         restored: await personIn(store, w.tx, other.id),
         fields,
         conflicts,
+        seatRestored,
       };
     }),
   );

@@ -8,6 +8,7 @@ import { z } from 'zod/v4';
 import {
   blockingKeys,
   checkBirth,
+  checkSourceDate,
   duplicateScore,
   DUPLICATE_THRESHOLD,
   fromPfifStatus,
@@ -27,12 +28,13 @@ import type { Tx } from '../../store/client';
 import { CrisisRepository, PERSON_COLUMNS, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
 import { newId } from '../../store/ids';
 import { valuesList, type SqlRunner, type SqlValue } from '../../store/sql';
+import { AuditRepository } from '../../store/audit.repository';
 import type { AuditMeta, Store } from '../../store/store';
 import type { Outbox } from '../ports';
 import { nameIndexKeys, personOf, scheduleBoard } from './crisis.service';
 import type { PersonRecord as FileRecord, PfifNote } from './person-record';
 import { readPeopleCsv } from './person-csv';
-import { parsePfif } from './pfif';
+import { parsePfif, PfifError } from './pfif';
 
 export const CRISIS_IMPORT_JOB = 'crisis-import';
 /** Rows a transaction: fewer commits rewrite the indexes' pages less often; larger ones hold SQLite's write lock longer. */
@@ -135,6 +137,10 @@ function checkRecord(r: FileRecord, now: number, tz: string): { ok: true; data: 
     const b = checkBirth(r.dateOfBirth, now, tz);
     if (!b.ok && !problems.some((p) => p.column === 'date of birth')) problems.push({ column: 'date of birth', problem: b.error });
   }
+  if (parsed.success && parsed.data.sourceDate !== null) {
+    const d = checkSourceDate(parsed.data.sourceDate, now);
+    if (!d.ok) problems.push({ column: 'source date', problem: d.error });
+  }
   let status: PersonStatus | null = null;
   if (r.status && !r.pfif) {
     status = parseStatus(r.status);
@@ -144,12 +150,20 @@ function checkRecord(r: FileRecord, now: number, tz: string): { ok: true; data: 
   return { ok: true, data: parsed.data, status };
 }
 
-/** The notes of a PFIF person, as ours. */
-function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: string, now: Date): { rows: SqlValue[][]; latest: { status: PersonStatus; at: number } | null } {
+/**
+ * The notes of a PFIF person, as ours. A note dated more than a few minutes ahead is reported and
+ * left out: the latest by source time decides the status, so it would lock it.
+ */
+function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: string, now: Date, problem?: (column: string, text: string) => void): { rows: SqlValue[][]; latest: { status: PersonStatus; at: number } | null } {
   const rows: SqlValue[][] = [];
   const statusNotes: { id: string; status: PersonStatus | null; sourceDate: number; entryDate: number }[] = [];
   for (const n of notes) {
     const at = parseIsoInstant(n.sourceDate) ?? now.getTime();
+    const future = checkSourceDate(at, now.getTime());
+    if (!future.ok) {
+      problem?.(`note ${n.noteRecordId}, source_date`, `${future.error}; the note was not imported`);
+      continue;
+    }
     const status = n.status ? fromPfifStatus(n.status) : null;
     const id = newId();
     statusNotes.push({ id, status, sourceDate: at, entryDate: n.entryDate ? (parseIsoInstant(n.entryDate) ?? at) : at });
@@ -221,6 +235,8 @@ function sameFields(a: PersonRecord, b: PersonRecord): boolean {
 interface Row {
   row: number;
   record?: FileRecord;
+  /** PFIF top-level notes about a person not in the file (maybe one imported before) */
+  notesFor?: { personRecordId: string; notes: PfifNote[] };
   problems: ImportProblem[];
 }
 
@@ -231,15 +247,35 @@ async function rowsOf(format: 'csv' | 'pfif', content: Buffer): Promise<{ rows: 
     if (csv.headers.missingRequired.length) return { rows: [], unmapped: csv.headers.unmapped, fatal: `the header has no column for ${csv.headers.missingRequired.join(', ')}` };
     return { rows: csv.rows, unmapped: csv.headers.unmapped };
   }
-  const r = parsePfif(content);
-  const byRecord = new Map<string, ImportProblem[]>();
+  let r: ReturnType<typeof parsePfif>;
+  try {
+    r = parsePfif(content);
+  } catch (e) {
+    if (e instanceof PfifError) return { rows: [], unmapped: [], fatal: `the file is not valid PFIF: ${e.message}` };
+    throw e;
+  }
+  // Records left out for an error come after those read, each its own row: reported by that row
+  // and by the record's id (never "row 0").
+  const byRecord = new Map<string, { column: string; problem: string }[]>();
   for (const p of r.problems) {
     if (p.severity !== 'error') continue;
-    byRecord.set(p.record, [...(byRecord.get(p.record) ?? []), { row: 0, column: p.field, problem: `${p.record}: ${p.problem}` }]);
+    byRecord.set(p.record, [...(byRecord.get(p.record) ?? []), { column: p.field ? `${p.record}, ${p.field}` : p.record, problem: p.problem }]);
   }
   const rows: Row[] = r.persons.map((p, i) => ({ row: i + 1, record: p, problems: [] }));
   let n = rows.length;
-  for (const [, problems] of byRecord) rows.push({ row: ++n, problems });
+  for (const [, problems] of byRecord) {
+    const row = ++n;
+    rows.push({ row, problems: problems.map((p) => ({ row, ...p })) });
+  }
+  // Notes about persons not in the file: each such person one row, matched to a stored record.
+  const inFile = new Set(r.persons.flatMap((p) => (p.notes ?? []).map((x) => x.noteRecordId)));
+  const orphans = new Map<string, PfifNote[]>();
+  for (const note of r.notes) {
+    if (inFile.has(note.noteRecordId)) continue;
+    const key = note.personRecordId ?? '';
+    orphans.set(key, [...(orphans.get(key) ?? []), note]);
+  }
+  for (const [personRecordId, notes] of orphans) rows.push({ row: ++n, notesFor: { personRecordId, notes }, problems: [] });
   return { rows, unmapped: [...new Set(r.problems.filter((p) => p.severity === 'warning' && /unknown/i.test(p.problem)).map((p) => p.field))] };
 }
 
@@ -271,6 +307,9 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   // What the crisis already holds: this file's records (to update, not duplicate) and everyone (to score against).
   const existing = await store.crises.people(crisis.id, { includeMerged: true });
   const mine = new Map(existing.filter((p) => p.source === source && p.sourceId).map((p) => [p.sourceId as string, p]));
+  const known: Known = { byId: new Map(existing.map((p) => [p.id, p])), byPfifId: new Map() };
+  for (const p of existing) if (p.source.startsWith('pfif:') && p.sourceId && (!known.byPfifId.has(p.sourceId) || p.source === source)) known.byPfifId.set(p.sourceId, p);
+  const meta: AuditMeta = { actorId: run.byId, actorName: 'import', platform: 'system', requestId: `import:${runId}` };
   const index = new DuplicateIndex();
   for (const p of existing) if (!p.mergedIntoId) index.add(p);
 
@@ -281,7 +320,7 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   let batch: Row[] = [];
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
-    await importBatch(deps, crisis, source, batch, mine, index, summary, problem, clock());
+    await importBatch(deps, meta, crisis, source, batch, mine, known, index, summary, problem, clock());
     batch = [];
     await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: summary.total, imported: summary.imported, updated: summary.updated, duplicates: summary.duplicates, problemCount: summary.problemCount } }));
     if (onBatch) await onBatch(summary.total);
@@ -308,22 +347,59 @@ async function finish(store: Store, runId: string, s: ImportSummary, status: 'do
   });
 }
 
+/** The crisis's records as the import found them: by id (to follow merges), by PFIF record id (for notes). */
+interface Known {
+  byId: Map<string, PersonRecord>;
+  byPfifId: Map<string, PersonRecord>;
+}
+
+/** The live record `p` stands for: itself, or the one it was merged into; null for an expired placeholder. */
+function liveOf(known: Known, p: PersonRecord): PersonRecord | null {
+  let q: PersonRecord | undefined = p;
+  for (let hops = 0; q?.mergedIntoId && hops < 20; hops++) {
+    if (q.mergedIntoId === q.id) return null;
+    q = known.byId.get(q.mergedIntoId);
+  }
+  return q && !q.mergedIntoId ? q : null;
+}
+
+/** Notes and statuses for records already stored (a re-import, or notes about them). */
+interface Addition {
+  row: number;
+  /** the stored record the file names */
+  named: PersonRecord;
+  /** where the notes go: the named record, or the one it was merged into */
+  target: PersonRecord;
+  status?: { status: PersonStatus; at: Date; location: string | null };
+  notes?: readonly PfifNote[];
+}
+
 async function importBatch(
   deps: ImportDeps,
+  meta: AuditMeta,
   crisis: CrisisRecord,
   source: string,
   rows: Row[],
   mine: Map<string, PersonRecord>,
+  known: Known,
   index: DuplicateIndex,
   summary: ImportSummary,
   problem: (p: ImportProblem) => void,
   now: Date,
 ): Promise<void> {
   const { store } = deps;
-  const fresh: { p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
-  const changed: PersonRecord[] = [];
+  const fresh: { row: number; p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
+  const changed: { row: number; before: PersonRecord; next: PersonRecord }[] = [];
+  const additions: Addition[] = [];
   for (const r of rows) {
     for (const p of r.problems) problem(p);
+    if (r.notesFor) {
+      const named = known.byPfifId.get(r.notesFor.personRecordId);
+      const target = named ? liveOf(known, named) : null;
+      if (named && target) additions.push({ row: r.row, named, target, notes: r.notesFor.notes });
+      else for (const n of r.notesFor.notes) problem({ row: r.row, column: `note ${n.noteRecordId}`, problem: `about person ${n.personRecordId ?? '(none)'}, who is neither in the file nor in ${crisis.code}: not imported` });
+      continue;
+    }
     if (!r.record) continue;
     // An expired PFIF record keeps only its ids and dates: kept (an export must not lose it) as a
     // placeholder that is never live (it points at itself), so no list, count or search shows it.
@@ -339,15 +415,24 @@ async function importBatch(
     const pfif = r.record.pfif ? JSON.stringify({ ...r.record.pfif, ...(r.record.source ? { sourceName: r.record.source } : {}) }) : null;
     const before = mine.get(sourceId);
     if (before) {
-      const next = { ...personOf(checked.data, { crisisId: crisis.id, number: before.number, source, sourceId, now, pfif, id: before.id }), status: before.status, statusAt: before.statusAt, createdAt: before.createdAt, version: before.version };
-      if (sameFields(before, next)) summary.unchanged++;
-      else changed.push(next);
+      const next = { ...personOf(checked.data, { crisisId: crisis.id, number: before.number, source, sourceId, now, pfif, id: before.id }), status: before.status, statusAt: before.statusAt, createdAt: before.createdAt, version: before.version, mergedIntoId: before.mergedIntoId };
+      // Fields: only from a newer source, and never onto a merged-away record (its data lives on in the survivor).
+      const newer = next.sourceDate.getTime() > before.sourceDate.getTime();
+      if (!before.mergedIntoId && newer && !sameFields(before, next)) changed.push({ row: r.row, before, next });
+      else summary.unchanged++;
+      // Statuses and notes: appended (deduplicated) on the live record; the latest by source time decides.
+      const target = liveOf(known, before);
+      if (target && (checked.status || r.record.notes?.length)) {
+        additions.push({ row: r.row, named: before, target, ...(checked.status ? { status: { status: checked.status, at: next.sourceDate, location: next.location } } : {}), ...(r.record.notes?.length ? { notes: r.record.notes } : {}) });
+      }
       continue;
     }
     const p = personOf(checked.data, { crisisId: crisis.id, number: 0, source, sourceId, now, pfif });
     if (expired) p.mergedIntoId = p.id;
     mine.set(sourceId, p);
-    fresh.push({ p, status: checked.status, notes: r.record.notes ?? [] });
+    known.byId.set(p.id, p);
+    if (r.record.pfif) known.byPfifId.set(sourceId, p);
+    fresh.push({ row: r.row, p, status: checked.status, notes: r.record.notes ?? [] });
   }
   // Everything that needs no lock is done first: the write transaction (SQLite's one writer) only
   // numbers the rows and writes them.
@@ -355,7 +440,7 @@ async function importBatch(
   const notes: SqlValue[][] = [];
   for (const f of fresh) {
     if (f.notes.length) {
-      const n = pfifNotes(f.notes, f.p.id, crisis.id, now);
+      const n = pfifNotes(f.notes, f.p.id, crisis.id, now, (column, text) => problem({ row: f.row, column, problem: text }));
       notes.push(...n.rows);
       if (n.latest) {
         f.p.status = n.latest.status;
@@ -374,6 +459,7 @@ async function importBatch(
     index.add(f.p, keys);
   }
   const nameKeys = fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k]));
+  const touched = new Set<number>();
   await store.transaction(async (tx: Tx) => {
     const sql = store.sqlIn(tx);
     if (fresh.length) {
@@ -386,15 +472,72 @@ async function importBatch(
       if (notes.length) await insertRows(sql, 'PersonNote', NOTE_COLUMNS, notes);
       if (candidates.length) await insertRows(sql, 'DuplicateCandidate', ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], candidates, 'ON CONFLICT ("personAId", "personBId") DO NOTHING');
     }
-    for (const p of changed) {
-      const { alternateNames, needs, id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, ...rest } = p;
-      await tx.person.update({ where: { id: p.id }, data: { ...rest, alternateNames: JSON.stringify(alternateNames), needs: JSON.stringify(needs), version: { increment: 1 }, updatedAt: now } });
-      await store.crises.replaceKeys(tx, crisis.id, p.id, nameIndexKeys(p));
+    for (const { row, before, next } of changed) {
+      const { alternateNames, needs, id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, updatedAt: _u, ...rest } = next;
+      // Fenced on the version read before the batch: an edit (or merge) made meanwhile wins.
+      const { count } = await tx.person.updateMany({
+        where: { id: before.id, version: before.version, mergedIntoId: null },
+        data: { ...rest, alternateNames: JSON.stringify(alternateNames), needs: JSON.stringify(needs), version: before.version + 1, updatedAt: now },
+      });
+      if (count !== 1) {
+        problem({ row, column: '', problem: `#${before.number} was changed by someone else during the import: not updated; import the file again to retry` });
+        continue;
+      }
+      await store.crises.replaceKeys(tx, crisis.id, before.id, nameIndexKeys(next));
+      await AuditRepository.write(tx, meta, { entity: 'person', entityId: before.id, action: 'import-update', before: { number: before.number, sourceDate: before.sourceDate }, after: { number: before.number, sourceDate: next.sourceDate, source, fields: '[personal data]' } });
+      const updated = { ...next, version: before.version + 1, updatedAt: now };
+      mine.set(next.sourceId as string, updated);
+      known.byId.set(updated.id, updated);
+      touched.add(row);
+    }
+    for (const a of additions) {
+      if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
     }
   });
   summary.imported += fresh.length;
-  summary.updated += changed.length;
+  summary.updated += touched.size;
+  summary.unchanged -= [...touched].filter((row) => !changed.some((c) => c.row === row)).length;
   summary.duplicates += candidates.length;
+}
+
+/** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */
+async function addToStored(store: Store, tx: Tx, meta: AuditMeta, crisis: CrisisRecord, source: string, a: Addition, now: Date, problem: (p: ImportProblem) => void): Promise<boolean> {
+  const ids = [...new Set([a.named.id, a.target.id])];
+  const stored = await tx.personNote.findMany({ where: { personId: { in: ids } }, select: { status: true, sourceAt: true, source: true, pfif: true } });
+  let added = 0;
+  let latest: { status: PersonStatus; at: number } | null = null;
+  if (a.notes?.length) {
+    const have = new Set<string>();
+    for (const n of stored) {
+      const id = noteRecordIdOf(n.pfif);
+      if (id) have.add(id);
+    }
+    const n = pfifNotes(a.notes.filter((x) => !have.has(x.noteRecordId)), a.target.id, crisis.id, now, (column, text) => problem({ row: a.row, column, problem: text }));
+    if (n.rows.length) await insertRows(store.sqlIn(tx), 'PersonNote', NOTE_COLUMNS, n.rows);
+    added += n.rows.length;
+    latest = n.latest;
+  }
+  if (a.status && !stored.some((n) => n.status === a.status?.status && n.source === source && n.sourceAt.getTime() === a.status?.at.getTime())) {
+    await store.crises.addNote(tx, { personId: a.target.id, crisisId: crisis.id, authorId: null, authorName: 'Import', source, status: a.status.status, text: 'Imported', lastKnownLocation: a.status.location, madeContact: null, sourceAt: a.status.at, createdAt: now, linkedPersonId: null, pfif: null });
+    added++;
+    if (!latest || a.status.at.getTime() >= latest.at) latest = { status: a.status.status, at: a.status.at.getTime() };
+  }
+  if (!added) return false;
+  const applied = latest ? await store.crises.applyStatus(tx, a.target.id, latest.status, new Date(latest.at), now) : false;
+  await AuditRepository.write(tx, meta, { entity: 'person', entityId: a.target.id, action: 'import-notes', before: null, after: { number: a.target.number, notes: added, ...(latest ? { status: latest.status, applied } : {}), ...(a.named.id !== a.target.id ? { reportedOn: a.named.number } : {}) } });
+  return true;
+}
+
+const notePfifSchema = z.object({ noteRecordId: z.string() });
+
+function noteRecordIdOf(json: string | null): string | null {
+  if (!json) return null;
+  try {
+    const r = notePfifSchema.safeParse(JSON.parse(json));
+    return r.success ? r.data.noteRecordId : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,16 +551,30 @@ export async function startImport(
   reportTo: string | null,
   by: { id: string | null },
   now: Date,
+  opts: { schedule?: boolean } = {},
 ): Promise<string> {
   const id = newId();
+  const schedule = opts.schedule ?? true;
   await deps.store.change(meta, async (w) => {
     await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, reportTo, status: 'running', startedAt: now, byId: by.id } });
     await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(file.content) } });
-    await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: `import:${id}`, dueAt: now, payload: { runId: id } });
+    // schedule: false when the caller runs the import itself (the console).
+    if (schedule) await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: `import:${id}`, dueAt: now, payload: { runId: id } });
     await w.audit('crisis', crisis.id, 'import', null, { runId: id, file: file.name, bytes: file.content.length });
   });
   deps.outbox.wake?.();
   return id;
+}
+
+/** An import that could not finish: marked failed with the reason, its file dropped. */
+export async function failImport(store: Store, runId: string, reason: string, at: Date): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.importFile.deleteMany({ where: { runId } });
+    await tx.importRun.updateMany({
+      where: { id: runId, status: 'running' },
+      data: { status: 'failed', finishedAt: at, problems: JSON.stringify([{ row: 0, column: '', problem: reason.slice(0, 500) }]), problemCount: 1 },
+    });
+  });
 }
 
 export function importMessage(run: { fileName: string; status: string; done: number; imported: number; updated: number; duplicates: number; problemCount: number; problems: ImportProblem[] }, crisisCode: string, total?: number): MessageReply {

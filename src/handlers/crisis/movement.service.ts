@@ -25,7 +25,7 @@ import type { Tx } from '../../store/client';
 import type { CrisisRecord, PersonRecord } from '../../store/crisis.repository';
 import { newId, type AuditMeta, type Store, type Writer } from '../../store/store';
 import { CommandError } from '../command';
-import { scheduleBoard, type Actor, type CrisisDeps } from './crisis.service';
+import { liveSurvivor, scheduleBoard, type Actor, type CrisisDeps } from './crisis.service';
 
 export type MovementRecord = MovementRow;
 export type SeatRecord = SeatRow;
@@ -446,10 +446,14 @@ export async function reportStatusIn(
   by: Actor,
   now: Date,
 ): Promise<boolean> {
+  // A merge may have landed since the caller read the person: the report goes to the survivor.
+  const target = await liveSurvivor(store, w.tx, person.id);
+  const reportedOn = target.id === person.id ? null : person.id;
+  person = target;
   await store.crises.addNote(w.tx, { personId: person.id, crisisId: crisis.id, authorId: by.id, authorName: by.name, source: r.source, status: r.status, text: r.text, lastKnownLocation: r.location, madeContact: r.madeContact, sourceAt: r.sourceAt, createdAt: now, linkedPersonId: null, pfif: null });
   const applied = await store.crises.applyStatus(w.tx, person.id, r.status, r.sourceAt, now);
   if (applied && r.location) await w.tx.person.update({ where: { id: person.id }, data: { location: r.location } });
-  await w.audit('person', person.id, 'status', { status: person.status }, { status: r.status, applied });
+  await w.audit('person', person.id, 'status', { status: person.status }, { status: r.status, applied, ...(reportedOn ? { reportedOn } : {}) });
   return applied;
 }
 
@@ -474,6 +478,10 @@ export async function recordCheckIn(deps: CrisisDeps, meta: AuditMeta, crisis: C
     if (movement.status === 'cancelled') throw new CommandError('CANCELLED', `${movementLabel(movement)} was cancelled.`);
     const row = await w.tx.person.findUnique({ where: { number: personNumber }, select: TRAVELLER_SELECT });
     if (!row || row.crisisId !== crisis.id) throw new CommandError('UNKNOWN_PERSON', `${crisis.code} has no person #${personNumber}.`, { person: 'unknown person' });
+    if (row.mergedIntoId) {
+      const into = await w.tx.person.findUnique({ where: { id: row.mergedIntoId }, select: { number: true } });
+      throw new CommandError('MERGED', `Person #${row.number} was merged into #${into?.number ?? '?'} as the same person; use that record.`, { person: 'merged record' });
+    }
     const person = travellerOf(row);
     const seat = await w.tx.movementSeat.findUnique({ where: { personId: person.id } });
     if (!seat || seat.movementId !== movement.id) {

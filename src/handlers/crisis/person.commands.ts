@@ -3,6 +3,7 @@ import { z } from 'zod/v4';
 import { parseDateTime } from '../../domain/datetime-input';
 import {
   checkBirth,
+  checkSourceDate,
   CONTACT_OUTCOME_LABELS,
   contactOutcomeSchema,
   DEFAULT_CALL_INTERVAL_HOURS,
@@ -187,6 +188,10 @@ export const personAddCommand = defineCommand({
       const b = checkBirth(input.dob.trim(), ctx.now.getTime(), ctx.settings.missionTimeZone);
       if (!b.ok) fields.dob ??= b.error;
     }
+    if (parsed.success && parsed.data.sourceDate !== null) {
+      const d = checkSourceDate(parsed.data.sourceDate, ctx.now.getTime());
+      if (!d.ok) fields.source_date ??= d.error;
+    }
     let status: PersonStatus | null = null;
     if (input.status) {
       const s = personStatusSchema.safeParse(input.status);
@@ -334,9 +339,11 @@ export const personStatusCommand = defineCommand({
     const source = input.source ? parseSource(input.source) : 'staff';
     if (!source) throw new CommandError('INVALID_INPUT', `source: use one of ${RECORD_SOURCES.join(', ')}.`, { source: 'unknown source' });
     const r = await reportStatus(ctx, ctx.meta, crisis, person, { status: input.status, text: input.note ?? null, location: input.location ?? null, madeContact: input.contact === undefined ? null : input.contact === 'yes', source, sourceAt: new Date(sourceAt) }, { id: actor.id, name: actor.displayName }, ctx.now);
+    const on = r.person;
+    const redirected = r.redirectedFrom ? ` #${r.redirectedFrom.number} was merged into #${on.number} as the same person meanwhile; the report was recorded on #${on.number}.` : '';
     return message({
-      title: r.applied ? `#${person.number} ${person.fullName}: ${statusLabel(input.status)}` : `#${person.number}: noted, status unchanged`,
-      text: r.applied ? personLine(r.person) : `A newer report already says ${statusLabel(r.person.status)} (${when((r.person.statusAt ?? ctx.now).getTime(), viewerZone(ctx))}); this one is kept in the history.`,
+      title: r.applied ? `#${on.number} ${on.fullName}: ${statusLabel(input.status)}` : `#${on.number}: noted, status unchanged`,
+      text: (r.applied ? personLine(r.person) : `A newer report already says ${statusLabel(r.person.status)} (${when((r.person.statusAt ?? ctx.now).getTime(), viewerZone(ctx))}); this one is kept in the history.`) + redirected,
     });
   },
 });

@@ -8,7 +8,7 @@ import { message } from '../../domain/reply';
 import type { PersonNoteRecord, PersonRecord } from '../../store/crisis.repository';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { actorOf, crisisCodeInput, crisisFor } from './crisis-access';
-import { importMessage, runImport, startImport } from './import.service';
+import { failImport, importMessage, runImport, startImport } from './import.service';
 import { writePeopleCsv } from './person-csv';
 import type { PersonRecord as FileRecord, PfifNote, PfifPersonExtras } from './person-record';
 import { writePfif } from './pfif';
@@ -76,12 +76,22 @@ export const crisisImportCommand = defineCommand({
     }
     const format = formatOf(name, input.format, content);
     const deps = { store: ctx.store, outbox: ctx.outbox, logger: ctx.logger, missionTimeZone: ctx.settings.missionTimeZone };
-    const runId = await startImport(deps, ctx.meta, crisis, { name, content, format }, ctx.caller.platform === 'console' ? null : `member:${actor.id}`, { id: actor.id }, ctx.now);
-    if (ctx.caller.platform !== 'console') {
+    const onConsole = ctx.caller.platform === 'console';
+    // The console runs no scheduler and imports here and now: no job is queued, so a server sharing
+    // the database does not run the same import too.
+    const runId = await startImport(deps, ctx.meta, crisis, { name, content, format }, onConsole ? null : `member:${actor.id}`, { id: actor.id }, ctx.now, { schedule: !onConsole });
+    if (!onConsole) {
       return message({ title: `Importing ${name} into ${crisis.code}`, text: 'Progress and the row-by-row report come in our direct messages.' });
     }
-    // The console runs no scheduler: import here and now. The queued job then finds it done.
-    const s = await runImport(deps, runId, () => new Date());
+    let s: Awaited<ReturnType<typeof runImport>>;
+    try {
+      s = await runImport(deps, runId, () => ctx.now);
+    } catch (err) {
+      // Never leave the run "running": rows already committed stay; the run says it failed.
+      const reason = err instanceof Error ? err.message : String(err);
+      await failImport(deps.store, runId, reason, ctx.now);
+      throw new CommandError('IMPORT_FAILED', `Import of ${name} into ${crisis.code} failed: ${reason}`);
+    }
     return { ...importMessage({ fileName: name, status: s.status, done: s.total, imported: s.imported, updated: s.updated, duplicates: s.duplicates, problemCount: s.problemCount, problems: s.problems }, crisis.code), visibility: 'caller', ok: s.problemCount === 0 || s.imported + s.updated + s.unchanged > 0 };
   },
 });
