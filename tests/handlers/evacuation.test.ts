@@ -224,7 +224,7 @@ describe('evacuation [sqlite]', () => {
   test('the manifest CSV holds the personal data, privately, and its export is audited', async () => {
     const r = msg(await cara().run('/crisis manifest EVQ 1'));
     expect(r.ok).toBe(true);
-    expect(r.visibility).toBe('caller');
+    expect(r.visibility).toBe('direct');
     const a = r.attachments?.[0];
     expect(a?.mimeType).toBe('text/csv');
     expect(a?.filename).toMatch(/^evq-movement-1-manifest-.*\.csv$/);

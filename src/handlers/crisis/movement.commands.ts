@@ -369,7 +369,7 @@ export const manifestCommand = defineCommand({
           altText: `${rows.length} people on ${movementLabel(m)}, one per row: number, name, date of birth, nationality, passport, phone, household, needs, state, check-in and boarding times.`,
         },
       ],
-      visibility: 'caller',
+      visibility: 'direct', // personal data: a DM (Slack), the 1:1 chat (Teams)
     });
   },
 });

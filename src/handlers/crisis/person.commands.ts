@@ -301,7 +301,7 @@ export const personShowCommand = defineCommand({
       fields,
       rows: [{ text: `*Status history*\n${history.join('\n') || 'none'}` }, ...(calls.length ? [{ text: `*Calls*\n${calls.join('\n')}` }] : [])],
       buttons: personButtons(p),
-      visibility: 'caller',
+      visibility: 'direct', // personal data: a DM (Slack), the 1:1 chat (Teams)
     });
   },
 });

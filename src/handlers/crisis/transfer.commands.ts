@@ -211,6 +211,7 @@ export const crisisExportCommand = defineCommand({
     if (input.format === 'csv') {
       const content = writePeopleCsv(people.map((p) => fileRecordOf(p, [])));
       return message({
+        visibility: 'direct',
         title: `${crisis.code}: ${people.length} people as CSV`,
         text: 'Personal data: keep the file where only the crisis cell can read it.',
         attachments: [{ filename: `${crisis.code.toLowerCase()}-people-${stamp}.csv`, mimeType: 'text/csv', content, title: `${crisis.code} people (CSV)`, altText: `${people.length} people, one per row.` }],
@@ -235,6 +236,7 @@ export const crisisExportCommand = defineCommand({
     let problems = 0;
     const xml = writePfif(records, { domain, onProblem: () => problems++ });
     return message({
+      visibility: 'direct',
       title: `${crisis.code}: ${all.length} records as PFIF 1.4`,
       text: `With ${notes.length} notes.${problems ? ` ${problems} values did not fit PFIF and were left out or written as they are.` : ''} Phone, email, passport and next of kin are not written: a PFIF file may go to public registries.`,
       attachments: [{ filename: `${crisis.code.toLowerCase()}-people-${stamp}.pfif.xml`, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8'), title: `${crisis.code} people (PFIF 1.4)`, altText: `${people.length} people with their notes.` }],
