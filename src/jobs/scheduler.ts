@@ -6,6 +6,7 @@
 // died: ordinary kinds run again, at-most-once kinds (message sends) are marked failed because
 // nobody knows whether the message went out (GoAlert's rule: never page anyone twice).
 import os from 'node:os';
+import { z } from 'zod/v4';
 import { Prisma, type Job } from '../generated/prisma-sqlite/client';
 import type { Logger } from '../logger';
 import type { Tx } from '../store/client';
@@ -30,6 +31,11 @@ export interface JobSpec {
  * a burst of thousands of jobs through in seconds.
  */
 export type Effects = (sql: SqlBatch) => void | Promise<void>;
+
+/** The outcome of a job whose payload does not parse: failed for good, with zod's explanation. */
+export function invalidPayload(error: z.ZodError): JobOutcome {
+  return { status: 'failed', error: `invalid payload: ${z.prettifyError(error)}` };
+}
 
 export type JobOutcome =
   | { status: 'done'; result?: unknown; effects?: Effects }

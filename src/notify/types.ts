@@ -1,4 +1,5 @@
 // Outbound delivery: where a message goes and what became of it.
+import { z } from 'zod/v4';
 import type { Member } from '../domain/member';
 import type { MessageReply } from '../domain/reply';
 
@@ -16,6 +17,19 @@ export interface ChatCopy {
   platform: 'slack' | 'teams';
   conversation: string;
   messageId: string;
+}
+
+const chatCopySchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string() });
+
+/** A ChatCopy as stored in a JSON column, or null when absent or unreadable. */
+export function parseChatCopy(json: string | null | undefined): ChatCopy | null {
+  if (!json) return null;
+  try {
+    const r = chatCopySchema.safeParse(JSON.parse(json));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

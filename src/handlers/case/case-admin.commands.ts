@@ -14,7 +14,7 @@ import {
   type CaseCategory,
 } from '../../domain/case';
 import { message } from '../../domain/reply';
-import { parseChannel } from '../../notify/types';
+import { parseChannelArg } from '../../domain/destination';
 import { CommandError, defineCommand } from '../command';
 import { channelOf } from '../page/page.commands';
 import { caseChannel, CASE_CHANNEL_SETTING, overridesOf } from './case.service';
@@ -97,13 +97,6 @@ export const caseSlaResetCommand = defineCommand({
   },
 });
 
-/** "<#C123|duty>" (Slack's escaped channel mention), "slack:C123", "teams:…", or null. */
-function channelArg(s: string): string | null {
-  const m = /^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$/.exec(s.trim());
-  if (m) return `slack:${m[1]}`;
-  return parseChannel(s) ? s.trim() : null;
-}
-
 export const caseChannelCommand = defineCommand({
   key: 'case channel',
   summary: 'the duty channel that new case cards go to (here, #channel, or none)',
@@ -123,7 +116,7 @@ export const caseChannelCommand = defineCommand({
       channel = channelOf(ctx.caller, ctx.origin);
       if (!channel) throw new CommandError('NOT_A_CHANNEL', 'Run /case channel here in a channel (not a direct message), or name one: /case channel #duty.', { channel: 'not a channel' });
     } else {
-      channel = channelArg(input.channel);
+      channel = parseChannelArg(input.channel);
       if (!channel) throw new CommandError('INVALID_INPUT', `"${input.channel.slice(0, 40)}" is not a channel; use here, #channel or none.`, { channel: 'not a channel' });
     }
     await ctx.store.change(ctx.meta, async (w) => {

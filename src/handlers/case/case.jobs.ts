@@ -4,9 +4,9 @@
 import { z } from 'zod/v4';
 import { describeServiceLevel, isOpenStatus, type CaseStatus } from '../../domain/case';
 import { message } from '../../domain/reply';
-import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
+import { invalidPayload, type JobOutcome, type Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
-import type { ChatCopy, MessageUpdater, Notifier } from '../../notify/types';
+import { parseChatCopy, type ChatCopy, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { CaseRecord } from '../../store/case.repository';
 import { systemMeta, type Store } from '../../store/store';
 import type { CoreSettings } from '../command';
@@ -29,29 +29,14 @@ const ATTEMPTS = 6;
 /** How many times a refresh waits for the card it updates to be posted. */
 const CARD_WAIT_ATTEMPTS = 8;
 const payload = z.object({ caseId: z.string() });
-const copySchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string() });
-
-function invalid(error: z.ZodError): JobOutcome {
-  return { status: 'failed', error: `invalid payload: ${z.prettifyError(error)}` };
-}
-
-function copyOf(json: string | null): ChatCopy | null {
-  if (!json) return null;
-  try {
-    const r = copySchema.safeParse(JSON.parse(json));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
-}
 
 export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void {
   const { store, logger, settings } = deps;
   const tz = settings.missionTimeZone;
 
   async function render(c: CaseRecord, now: number) {
-    const [names, notes] = await Promise.all([MemberNames.load(store), store.cases.notes(c.id)]);
-    return caseCard(c, names, tz, now, notes.length);
+    const [names, notes] = await Promise.all([MemberNames.load(store), store.db.caseNote.count({ where: { caseId: c.id } })]);
+    return caseCard(c, names, tz, now, notes);
   }
 
   /**
@@ -77,7 +62,7 @@ export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void 
     CASE_CARD_JOB,
     async (job, ctx) => {
       const p = payload.safeParse(job.payload);
-      if (!p.success) return invalid(p.error);
+      if (!p.success) return invalidPayload(p.error);
       const c = await store.cases.byId(p.data.caseId);
       if (!c?.cardChannel || c.card) return { status: 'done' };
       if (!deps.chat) return { status: 'failed', error: 'no chat platform is connected' };
@@ -105,10 +90,10 @@ export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void 
     CASE_REFRESH_JOB,
     async (job, ctx) => {
       const p = payload.safeParse(job.payload);
-      if (!p.success) return invalid(p.error);
+      if (!p.success) return invalidPayload(p.error);
       const c = await store.cases.byId(p.data.caseId);
       if (!c?.cardChannel) return { status: 'done' };
-      const copy = copyOf(c.card);
+      const copy = parseChatCopy(c.card);
       if (!copy) {
         if (job.attempts < CARD_WAIT_ATTEMPTS) return { status: 'retry', afterMs: 500 * job.attempts, error: 'waiting for the card to be posted' };
         return { status: 'done', result: { skipped: 'the card was never posted' } };
@@ -121,7 +106,7 @@ export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void 
   // Not acknowledged in time: P1 and P2 page the duty officer; every priority gets it on record.
   scheduler.register(CASE_ACK_DUE_JOB, async (job, ctx) => {
     const p = payload.safeParse(job.payload);
-    if (!p.success) return invalid(p.error);
+    if (!p.success) return invalidPayload(p.error);
     const c = await store.cases.byId(p.data.caseId);
     if (!c || c.acknowledgedAt || !isOpenStatus(c.status as CaseStatus)) return { status: 'done', result: { skipped: 'acknowledged or closed' } };
     // A deadline moved since this job was planned (priority changed): its own job handles it.
@@ -174,7 +159,7 @@ export function registerCaseJobs(scheduler: Scheduler, deps: CaseJobDeps): void 
   // An update is owed: remind the assignee (or, with nobody assigned, the duty channel).
   scheduler.register(CASE_UPDATE_DUE_JOB, async (job, ctx) => {
     const p = payload.safeParse(job.payload);
-    if (!p.success) return invalid(p.error);
+    if (!p.success) return invalidPayload(p.error);
     const c = await store.cases.byId(p.data.caseId);
     if (!c || !isOpenStatus(c.status as CaseStatus)) return { status: 'done', result: { skipped: 'closed' } };
     const now = ctx.now.getTime();

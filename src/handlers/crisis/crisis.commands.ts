@@ -3,7 +3,7 @@ import { z } from 'zod/v4';
 import { parseMemberRef } from '../../domain/member';
 import { message, type MessageReply } from '../../domain/reply';
 import type { Role } from '../../domain/roles';
-import { parseChannel } from '../../notify/types';
+import { parseChannelArg } from '../../domain/destination';
 import type { CrisisRecord } from '../../store/crisis.repository';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { channelOf } from '../page/page.commands';
@@ -24,9 +24,8 @@ function channelInput(ctx: HandlerContext, s: string | undefined, field: string)
     if (!here) throw new CommandError('NOT_A_CHANNEL', `${field}=here works in a channel, not a direct message; name one: ${field}=#channel or ${field}=slack:C…`, { [field]: 'not a channel' });
     return here;
   }
-  const m = /^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$/.exec(t);
-  if (m) return `slack:${m[1]}`;
-  if (parseChannel(t)) return t;
+  const named = parseChannelArg(t);
+  if (named) return named;
   throw new CommandError('INVALID_INPUT', `${field}: "${t.slice(0, 40)}" is not a channel; use here, #channel, slack:C… or teams:…`, { [field]: 'not a channel' });
 }
 

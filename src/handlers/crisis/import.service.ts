@@ -23,7 +23,7 @@ import {
 import { message, type MessageReply } from '../../domain/reply';
 import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
-import type { ChatCopy, MessageUpdater, Notifier } from '../../notify/types';
+import { parseChatCopy, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { Tx } from '../../store/client';
 import { CrisisRepository, PERSON_COLUMNS, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
 import { newId } from '../../store/ids';
@@ -589,7 +589,6 @@ export function importMessage(run: { fileName: string; status: string; done: num
 
 const payloadSchema = z.object({ runId: z.string() });
 const problemsSchema = z.array(z.object({ row: z.number(), column: z.string(), problem: z.string() }));
-const copySchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string() });
 
 export interface ImportJobDeps extends ImportDeps {
   chat?: Notifier & Partial<MessageUpdater>;
@@ -604,9 +603,9 @@ export function registerImportJobs(scheduler: Scheduler, deps: ImportJobDeps): v
     if (!run?.reportTo || !deps.chat) return;
     const crisis = await store.crises.byId(run.crisisId);
     const reply = importMessage({ ...run, problems: problemsSchema.catch([]).parse(JSON.parse(run.problems)) }, crisis?.code ?? '?');
-    const copy = run.message ? copySchema.safeParse(JSON.parse(run.message)) : null;
-    if (copy?.success && deps.chat.update) {
-      const r = await deps.chat.update(copy.data as ChatCopy, reply);
+    const copy = parseChatCopy(run.message);
+    if (copy && deps.chat.update) {
+      const r = await deps.chat.update(copy, reply);
       if (r.ok) return;
     }
     const to = run.reportTo.startsWith('member:') ? { kind: 'member' as const, memberId: run.reportTo.slice(7) } : { kind: 'channel' as const, channel: run.reportTo };

@@ -12,9 +12,9 @@ import {
 } from '../../domain/escalation';
 import { message, type MessageReply } from '../../domain/reply';
 import { onDutyAt } from '../../domain/rotation';
-import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
+import { invalidPayload, type Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
-import type { ChatCopy, DeliveryResult, MessageUpdater, Notifier } from '../../notify/types';
+import { parseChatCopy, type ChatCopy, type DeliveryResult, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { MemberName } from '../../store/member.repository';
 import { pagesSql, type NewNotification, type NotificationRecord, type PageEventRecord, type PageRecord } from '../../store/page.repository';
 import { MemberRepository } from '../../store/member.repository';
@@ -55,29 +55,14 @@ const sendPayload = z.object({ key: z.string() });
 const pagePayload = z.object({ pageId: z.string() });
 const threadPayload = z.union([z.object({ pageId: z.string(), at: z.number(), text: z.string() }), z.object({ pageId: z.string(), eventId: z.number().int() })]);
 const codePayload = z.object({ contactId: z.string(), kind: z.enum(['sms', 'email']), address: z.string(), text: z.string() });
-const copySchema = z.object({ platform: z.enum(['slack', 'teams']), conversation: z.string(), messageId: z.string() });
 
 /** When a member has set up nothing: their chat DM, at once. */
 const DEFAULT_CHAT: ContactMethod = { id: 'chat', kind: 'chat', address: null, verified: true, delayMs: 0 };
-
-function invalid(error: z.ZodError): JobOutcome {
-  return { status: 'failed', error: `invalid payload: ${z.prettifyError(error)}` };
-}
 
 function channelLabel(n: Pick<NotificationRecord, 'method'>, copy?: ChatCopy | null): string {
   if (n.method === 'sms') return 'SMS';
   if (n.method === 'email') return 'Email';
   return copy?.platform === 'teams' ? 'Teams chat' : copy?.platform === 'slack' ? 'Slack DM' : 'Chat DM';
-}
-
-function parseCopy(json: string | null): ChatCopy | null {
-  if (!json) return null;
-  try {
-    const r = copySchema.safeParse(JSON.parse(json));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
 }
 
 export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): void {
@@ -110,7 +95,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
 
   scheduler.register(PAGE_STEP_JOB, async (job, ctx) => {
     const p = stepPayload.safeParse(job.payload);
-    if (!p.success) return invalid(p.error);
+    if (!p.success) return invalidPayload(p.error);
     const { pageId, version, step } = p.data;
     const page = (await pageLoader.load(pageId)) ?? null;
     if (!page) return { status: 'done', result: { skipped: 'no such page' } };
@@ -181,7 +166,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     PAGE_SEND_JOB,
     async (job, ctx) => {
       const p = sendPayload.safeParse(job.payload);
-      if (!p.success) return invalid(p.error);
+      if (!p.success) return invalidPayload(p.error);
       const found = await sendLoader.load(p.data.key);
       if (!found) return { status: 'failed', error: `no notification ${p.data.key}` };
       const { n, page } = found;
@@ -249,7 +234,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
 
   scheduler.register(PAGE_REFRESH_JOB, async (job) => {
     const p = pagePayload.safeParse(job.payload);
-    if (!p.success) return invalid(p.error);
+    if (!p.success) return invalidPayload(p.error);
     const page = await store.pages.page(p.data.pageId);
     if (!page) return { status: 'done' };
     const update = channels.chat?.update?.bind(channels.chat);
@@ -260,7 +245,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       copy: { platform: n.platform as 'slack' | 'teams', conversation: n.conversation as string, messageId: n.messageId as string },
       zone: names.get(n.memberId)?.timeZone ?? tz,
     }));
-    const root = parseCopy(page.channelMessage);
+    const root = parseChatCopy(page.channelMessage);
     if (root) copies.push({ copy: root, zone: tz });
     const results = await Promise.all(copies.map(({ copy, zone }) => update(copy, { ...pageMessage(page, names, zone), visibility: 'channel' })));
     const retry = results.find((r) => !r.ok && r.retryable);
@@ -277,7 +262,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     PAGE_CHANNEL_JOB,
     async (job, ctx) => {
       const p = pagePayload.safeParse(job.payload);
-      if (!p.success) return invalid(p.error);
+      if (!p.success) return invalidPayload(p.error);
       const page = await store.pages.page(p.data.pageId);
       if (!page?.channel) return { status: 'done' };
       if (!channels.chat) return { status: 'failed', error: 'no chat platform is connected' };
@@ -306,11 +291,11 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     PAGE_THREAD_JOB,
     async (job) => {
       const p = threadPayload.safeParse(job.payload);
-      if (!p.success) return invalid(p.error);
+      if (!p.success) return invalidPayload(p.error);
       const page = await store.pages.page(p.data.pageId);
       if (!page?.channel) return { status: 'done' };
       if (!channels.chat) return { status: 'failed', error: 'no chat platform is connected' };
-      const root = parseCopy(page.channelMessage);
+      const root = parseChatCopy(page.channelMessage);
       // The page's own post goes first; the thread hangs under it.
       if (!root && job.attempts < THREAD_WAIT_ATTEMPTS) return { status: 'retry', afterMs: 500 * job.attempts, error: 'waiting for the page to be posted in the channel' };
       const d = p.data;
@@ -332,7 +317,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     CONTACT_CODE_JOB,
     async (job) => {
       const p = codePayload.safeParse(job.payload);
-      if (!p.success) return invalid(p.error);
+      if (!p.success) return invalidPayload(p.error);
       const c: ContactCodePayload = p.data;
       const reply = message({ title: 'Duty Desk verification code', text: c.text, visibility: 'direct', fallback: c.text });
       const out = c.kind === 'sms' ? channels.sms : channels.email;
