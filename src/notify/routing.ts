@@ -12,6 +12,7 @@ import {
   type Destination,
   type MemberDirectory,
   type ChannelCreator,
+  type ChannelProbe,
   type MessagePinner,
   type MessageUpdater,
   type Notifier,
@@ -20,7 +21,7 @@ import {
 export type ChatPlatform = 'slack' | 'teams';
 
 /** A notifier for one platform (SlackNotifier, TeamsNotifier). */
-export interface PlatformNotifier extends Notifier, MessageUpdater {
+export interface PlatformNotifier extends Notifier, MessageUpdater, ChannelProbe {
   readonly platform: ChatPlatform;
   sendToMember(member: Member, reply: MessageReply): Promise<DeliveryResult>;
   sendToChannel(id: string, reply: MessageReply, opts?: ChannelOptions): Promise<DeliveryResult>;
@@ -38,7 +39,7 @@ export interface RoutingOptions {
   logger?: Logger;
 }
 
-export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner, ChannelCreator {
+export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner, ChannelCreator, ChannelProbe {
   private readonly prefer: ChatPlatform[];
 
   constructor(private readonly opts: RoutingOptions) {
@@ -77,6 +78,15 @@ export class RoutingNotifier implements Notifier, MessageUpdater, MessagePinner,
       this.opts.logger?.info({ memberId: member.id, platform: p, error: r.error }, 'could not reach the member on this platform');
     }
     return notDelivered(errors.join('; '));
+  }
+
+  /** Whether the bot can post to the channel, asked of the platform its prefix names. */
+  async canPost(channel: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const c = parseChannel(channel);
+    if (!c) return { ok: false, error: `unknown channel "${channel}": expected slack:<channel id> or teams:<conversation id>` };
+    const n = this.notifier(c.platform);
+    if (!n) return { ok: false, error: `${PLATFORM_NAME[c.platform]} is not connected, so Duty Desk cannot post to ${channel}` };
+    return n.canPost(channel);
   }
 
   /** Creates a channel where the platform lets a bot (Slack); Teams needs Graph, which we do not hold. */

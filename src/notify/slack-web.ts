@@ -17,8 +17,11 @@ export interface SlackWebClientOptions {
   maxSockets?: number;
 }
 
-/** A call's data (`ok: true` answers, without `ok`), or what its failure means for the message. */
-export type SlackCall = { ok: true; data: Record<string, unknown> } | { ok: false; result: DeliveryResult };
+/**
+ * A call's data (`ok: true` answers, without `ok`), or what its failure means for the message;
+ * `code` is Slack's error code when Slack itself refused the call.
+ */
+export type SlackCall = { ok: true; data: Record<string, unknown> } | { ok: false; result: DeliveryResult; code?: string };
 
 export interface PostMessageArgs {
   channel: string;
@@ -56,9 +59,18 @@ export function classifySlackAnswer(method: string, answer: HttpAnswer, idempote
   if (!data) return unknown('the answer was not JSON');
   if (data.ok !== true) {
     const error = typeof data.error === 'string' ? data.error : 'unknown_error';
-    return fail(notDelivered(`Slack error: ${error}`, RETRYABLE_PLATFORM_ERRORS.has(error)));
+    return { ok: false, result: notDelivered(`Slack error: ${error}`, RETRYABLE_PLATFORM_ERRORS.has(error)), code: error };
   }
   return { ok: true, data };
+}
+
+/** Form encoding for methods that take no JSON: strings as they are, everything else as JSON. */
+function formBody(args: Record<string, unknown>): string {
+  const form = new URLSearchParams();
+  for (const [k, v] of Object.entries(args)) {
+    if (v !== undefined) form.append(k, typeof v === 'string' ? v : JSON.stringify(v));
+  }
+  return form.toString();
 }
 
 export class SlackWebClient {
@@ -66,8 +78,9 @@ export class SlackWebClient {
   private readonly base: URL;
   private readonly agent: http.Agent;
   private readonly headers: http.OutgoingHttpHeaders;
+  private readonly formHeaders: http.OutgoingHttpHeaders;
   private readonly timeoutMs: number;
-  private readonly logger: Logger | undefined;
+  readonly logger: Logger | undefined;
   private readonly urls = new Map<string, URL>();
 
   constructor(opts: SlackWebClientOptions) {
@@ -75,15 +88,20 @@ export class SlackWebClient {
     this.base = new URL(this.apiUrl.endsWith('/') ? this.apiUrl : `${this.apiUrl}/`);
     this.agent = keepAliveAgent(this.base, opts.maxSockets !== undefined ? { maxSockets: opts.maxSockets } : {});
     this.headers = { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json; charset=utf-8', accept: 'application/json' };
+    this.formHeaders = { ...this.headers, 'content-type': 'application/x-www-form-urlencoded' };
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.logger = opts.logger;
   }
 
-  /** POSTs `args` as JSON to <apiUrl><method>. */
-  async call(method: string, args: Record<string, unknown>, opts: { idempotent?: boolean } = {}): Promise<SlackCall> {
+  /**
+   * POSTs `args` as JSON to <apiUrl><method>, or form-encoded with `form` (objects as JSON): read
+   * methods such as conversations.info, and files.getUploadURLExternal, do not read JSON bodies.
+   */
+  async call(method: string, args: Record<string, unknown>, opts: { idempotent?: boolean; form?: boolean } = {}): Promise<SlackCall> {
     let url = this.urls.get(method);
     if (!url) this.urls.set(method, (url = new URL(method, this.base)));
-    const answer = await postOnce({ url, agent: this.agent, headers: this.headers, body: JSON.stringify(args), timeoutMs: this.timeoutMs });
+    const body = opts.form ? formBody(args) : JSON.stringify(args);
+    const answer = await postOnce({ url, agent: this.agent, headers: opts.form ? this.formHeaders : this.headers, body, timeoutMs: this.timeoutMs });
     const r = classifySlackAnswer(method, answer, opts.idempotent ?? false);
     if (!r.ok && answer.kind === 'unknown') this.logger?.warn({ method, error: answer.error }, 'slack: no answer to a call that was sent');
     return r;
@@ -96,6 +114,33 @@ export class SlackWebClient {
   /** chat.update replaces the message: repeating it is harmless, so an unknown outcome is retryable. */
   update(args: UpdateArgs): Promise<SlackCall> {
     return this.call('chat.update', { ...args }, { idempotent: true });
+  }
+
+  /**
+   * POSTs raw bytes to an upload URL that files.getUploadURLExternal handed out. The URL is
+   * Slack's, on another host than the API and already authorised, so no token goes with it.
+   */
+  async upload(uploadUrl: string, content: Buffer): Promise<{ ok: true } | { ok: false; error: string }> {
+    let url: URL;
+    try {
+      url = new URL(uploadUrl);
+    } catch {
+      return { ok: false, error: `Slack gave an upload URL that is not one: ${uploadUrl}` };
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, error: `Slack gave an upload URL that is not HTTP: ${url.protocol}` };
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(content.buffer, content.byteOffset, content.byteLength),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const answer = (await res.text()).slice(0, 200);
+      return res.ok ? { ok: true } : { ok: false, error: `the upload answered HTTP ${res.status}${answer ? `: ${answer}` : ''}` };
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      return { ok: false, error: `the upload failed: ${err instanceof Error ? err.message : String(err)}${cause}` };
+    }
   }
 
   /** Closes idle keep-alive connections. */

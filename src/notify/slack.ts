@@ -1,13 +1,25 @@
 // Slack delivery: chat.postMessage to a member's user id (their DM with the app) or a channel,
-// chat.update for a message already sent; over the lightweight client in slack-web.ts.
+// with its attachments uploaded under it; chat.update for a message already sent; whether the
+// bot may post to a channel (conversations.info); over the lightweight client in slack-web.ts.
 import { webApi } from '@slack/bolt';
 import { renderMessage } from '../bot/slack/render';
 import type { Member } from '../domain/member';
-import type { MessageReply } from '../domain/reply';
+import type { MessageReply, ReplyAttachment } from '../domain/reply';
 import type { Logger } from '../logger';
 import { parseRetryAfter } from './http';
 import { RETRYABLE_PLATFORM_ERRORS, SlackWebClient } from './slack-web';
-import { lookupMember, notDelivered, outcomeUnknown, parseChannel, type ChannelOptions, type ChatCopy, type DeliveryResult, type Destination, type MemberDirectory } from './types';
+import {
+  lookupMember,
+  notDelivered,
+  outcomeUnknown,
+  parseChannel,
+  type ChannelOptions,
+  type ChannelProbe,
+  type ChatCopy,
+  type DeliveryResult,
+  type Destination,
+  type MemberDirectory,
+} from './types';
 
 export { parseRetryAfter };
 
@@ -83,14 +95,20 @@ export function slackUserId(externalId: string): string | undefined {
   return user && /^[UW][A-Z0-9]+$/.test(user) ? user : undefined;
 }
 
-export class SlackNotifier {
+/** Slack's limit on a file's alt text. */
+const MAX_ALT_TEXT = 1000;
+
+export class SlackNotifier implements ChannelProbe {
   readonly platform = 'slack' as const;
   private readonly client: SlackWebClient;
   private readonly members: MemberDirectory;
+  private readonly logger: Logger | undefined;
 
-  constructor(opts: { client: SlackWebClient; members: MemberDirectory }) {
+  /** `logger` defaults to the client's. */
+  constructor(opts: { client: SlackWebClient; members: MemberDirectory; logger?: Logger }) {
     this.client = opts.client;
     this.members = opts.members;
+    this.logger = opts.logger ?? opts.client.logger;
   }
 
   async send(to: Destination, reply: MessageReply): Promise<DeliveryResult> {
@@ -162,11 +180,81 @@ export class SlackNotifier {
     return { ok: true };
   }
 
+  /**
+   * Whether the bot can post to "slack:<channel id>" (conversations.info): it must see the
+   * channel, be in it, and the channel must not be archived. A DM with the bot always can.
+   */
+  async canPost(channel: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const c = parseChannel(channel);
+    if (!c || c.platform !== 'slack') return { ok: false, error: `not a Slack channel: "${channel}"` };
+    const id = c.id;
+    const r = await this.client.call('conversations.info', { channel: id }, { idempotent: true, form: true });
+    if (!r.ok) {
+      const error = r.result.ok ? 'unexpected answer' : r.result.error;
+      if (r.code === 'channel_not_found') return { ok: false, error: `Slack has no channel ${id} that Duty Desk can see` };
+      if (r.code !== undefined) return { ok: false, error: `Slack would not say whether Duty Desk can post to channel ${id}: ${error}` };
+      return { ok: false, error: `could not reach Slack to check channel ${id}: ${error.replace(/^could not reach Slack: /, '')}` };
+    }
+    const info = r.data.channel;
+    if (typeof info !== 'object' || info === null) return { ok: false, error: `Slack did not describe channel ${id}` };
+    const ch = info as Record<string, unknown>;
+    const link = typeof ch.name === 'string' && ch.name ? `<#${id}|${ch.name}>` : `<#${id}>`;
+    if (ch.is_archived === true) return { ok: false, error: `${link} is archived: unarchive it or choose another channel` };
+    // A bot only sees the DMs and group DMs it is part of; they carry no is_member.
+    if (ch.is_im === true || ch.is_mpim === true || ch.is_member === true) return { ok: true };
+    return { ok: false, error: `Duty Desk is not in ${link}: invite it with /invite @Duty Desk` };
+  }
+
   private async post(channel: string, reply: MessageReply, thread?: string): Promise<DeliveryResult> {
     const { text, blocks } = renderMessage(reply);
     const r = await this.client.postMessage({ channel, text, blocks, ...(thread !== undefined ? { thread_ts: thread } : {}) });
     if (!r.ok) return r.result;
-    return this.delivered(r.data, channel);
+    const result = this.delivered(r.data, channel);
+    if (!reply.attachments?.length || !result.ok) return result;
+    // The message is out: whatever becomes of the files, sending again would post it twice.
+    const warning = await this.attach(result.copy, reply.attachments, thread);
+    return warning === undefined ? result : { ...result, warning };
+  }
+
+  /**
+   * Uploads the files (files.getUploadURLExternal, the bytes, files.completeUploadExternal) and
+   * shares them in the thread of the message just posted, or of its root when it was a reply
+   * (Slack threads are one level deep). Returns what failed, logged as a warning; never throws.
+   */
+  private async attach(copy: ChatCopy | undefined, attachments: readonly ReplyAttachment[], thread?: string): Promise<string | undefined> {
+    const names = attachments.map((a) => a.filename);
+    if (!copy) {
+      const warning = `the message was posted but Slack did not say where, so ${names.join(', ')} could not be attached`;
+      this.logger?.warn({ files: names }, `slack: ${warning}`);
+      return warning;
+    }
+    const failed: string[] = [];
+    const files: { id: string; title: string }[] = [];
+    for (const a of attachments) {
+      const r = await this.uploadOne(a);
+      if (r.ok) files.push({ id: r.id, title: a.title ?? a.filename });
+      else failed.push(`${a.filename}: ${r.error}`);
+    }
+    const where = { channel: copy.conversation, ts: copy.messageId };
+    if (files.length) {
+      const done = await this.client.call('files.completeUploadExternal', { files, channel_id: copy.conversation, thread_ts: thread ?? copy.messageId });
+      if (done.ok) this.logger?.info({ ...where, files: files.map((f) => f.id) }, 'slack: attachments shared under the message');
+      else failed.push(`${files.map((f) => f.title).join(', ')}: ${done.result.ok ? 'unexpected answer' : done.result.error}`);
+    }
+    if (!failed.length) return undefined;
+    const warning = `the message was posted, but ${failed.length === 1 ? 'an attachment' : 'attachments'} could not be uploaded (${failed.join('; ')})`;
+    this.logger?.warn({ ...where, failed }, `slack: ${warning}`);
+    return warning;
+  }
+
+  private async uploadOne(a: ReplyAttachment): Promise<{ ok: true; id: string } | { ok: false; error: string }> {
+    const alt = a.altText ? { alt_txt: Array.from(a.altText).slice(0, MAX_ALT_TEXT).join('') } : {};
+    const r = await this.client.call('files.getUploadURLExternal', { filename: a.filename, length: a.content.length, ...alt }, { form: true });
+    if (!r.ok) return { ok: false, error: r.result.ok ? 'unexpected answer' : r.result.error };
+    const { upload_url: url, file_id: id } = r.data;
+    if (typeof url !== 'string' || typeof id !== 'string') return { ok: false, error: 'Slack gave no upload URL' };
+    const up = await this.client.upload(url, a.content);
+    return up.ok ? { ok: true, id } : up;
   }
 
   /** The channel Slack answered (a D… id for a DM to a user id) and the ts make the copy. */

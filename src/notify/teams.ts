@@ -12,6 +12,7 @@ import {
   outcomeUnknown,
   parseChannel,
   type ChannelOptions,
+  type ChannelProbe,
   type ChatCopy,
   type ConversationDirectory,
   type DeliveryResult,
@@ -95,7 +96,7 @@ export interface TeamsNotifierOptions {
   conversations: ConversationDirectory;
 }
 
-export class TeamsNotifier {
+export class TeamsNotifier implements ChannelProbe {
   readonly platform = 'teams' as const;
 
   constructor(private readonly opts: TeamsNotifierOptions) {}
@@ -120,6 +121,19 @@ export class TeamsNotifier {
   /** A post in the conversation, or with `thread` a reply to that root activity. */
   sendToChannel(conversationId: string, reply: MessageReply, opts: ChannelOptions = {}): Promise<DeliveryResult> {
     return this.deliver(`conversation:${conversationId}`, reply, `Duty Desk has not been used in Teams conversation ${conversationId} yet`, opts.thread);
+  }
+
+  /**
+   * Whether the bot can post to "teams:<conversation id>": only where Teams gave it a conversation
+   * reference (the app was added there, or mentioned there), the one sendToChannel posts with.
+   */
+  async canPost(channel: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const c = parseChannel(channel);
+    if (!c || c.platform !== 'teams') return { ok: false, error: `not a Teams conversation: "${channel}"` };
+    const found = await this.reference(`conversation:${c.id}`, '');
+    if (found.ok) return { ok: true };
+    if (found.missing) return { ok: false, error: `Duty Desk has not been added to Teams conversation ${c.id} yet: add the app to that channel (or mention it there once)` };
+    return { ok: false, error: found.result.ok ? 'unexpected answer' : found.result.error };
   }
 
   /** Replaces an activity sent earlier (updateActivity); safe to retry. */
@@ -148,14 +162,14 @@ export class TeamsNotifier {
   }
 
   /** The stored reference for `key`, pointed at the thread when there is one. */
-  private async reference(key: string, noReference: string, thread?: string): Promise<{ ok: true; reference: Partial<ConversationReference> } | { ok: false; result: DeliveryResult }> {
+  private async reference(key: string, noReference: string, thread?: string): Promise<{ ok: true; reference: Partial<ConversationReference> } | { ok: false; result: DeliveryResult; missing?: true }> {
     let reference: unknown;
     try {
       reference = await this.opts.conversations.recall('teams', key);
     } catch (err) {
       return { ok: false, result: notDelivered(`could not read the conversation reference: ${err instanceof Error ? err.message : String(err)}`, true) };
     }
-    if (!isConversationReference(reference)) return { ok: false, result: notDelivered(`${noReference} (no stored conversation reference)`) };
+    if (!isConversationReference(reference)) return { ok: false, result: notDelivered(`${noReference} (no stored conversation reference)`), missing: true };
     if (thread === undefined) return { ok: true, reference };
     const conversation = reference.conversation as NonNullable<ConversationReference['conversation']>;
     const base = conversation.id.split(THREAD)[0] as string;

@@ -39,7 +39,8 @@ export function parseChatCopy(json: string | null | undefined): ChatCopy | null 
  * "outcome unknown" and has `unknownOutcome`: nobody may be paged twice, not even elsewhere.
  */
 export type DeliveryResult =
-  | { ok: true; providerId?: string; copy?: ChatCopy }
+  /** `warning`: the message went out but a part of it did not (an attachment); never a reason to send again. */
+  | { ok: true; providerId?: string; copy?: ChatCopy; warning?: string }
   | { ok: false; retryable: boolean; retryAfterMs?: number; error: string; unknownOutcome?: true };
 
 /** Changes a chat message already sent (Slack chat.update, Teams updateActivity). */
@@ -55,6 +56,11 @@ export interface MessagePinner {
 /** Creates a public channel and invites members to it (Slack conversations.create). */
 export interface ChannelCreator {
   createChannel(platform: 'slack' | 'teams', name: string, inviteMemberIds: readonly string[]): Promise<{ ok: true; channel: string } | { ok: false; retryable: boolean; error: string }>;
+}
+
+/** Whether the bot can post to a channel ("slack:C123" | "teams:<conversation id>") before anything is committed. */
+export interface ChannelProbe {
+  canPost(channel: string): Promise<{ ok: true } | { ok: false; error: string }>;
 }
 
 export interface Notifier {

@@ -216,6 +216,13 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     'chat.update': (a) => ({ channel: a.channel, ts: a.ts, text: a.text }),
     // The same D… id chat.postMessage answers for a post to that user.
     'conversations.open': (a) => ({ channel: { id: `D${String(a.users ?? 'X').split(',')[0]}` } }),
+    // The bot is in every channel unless a test says otherwise; a D… id is a DM.
+    'conversations.info': (a) => {
+      const id = String(a.channel ?? '');
+      return id.startsWith('D')
+        ? { channel: { id, is_im: true, user: id.slice(1) } }
+        : { channel: { id, name: id.toLowerCase(), is_channel: true, is_private: false, is_archived: false, is_member: true } };
+    },
     'files.getUploadURLExternal': () => {
       const fileId = `F${++seq}`;
       return { upload_url: `${base}/upload/${fileId}`, file_id: fileId };

@@ -1,6 +1,6 @@
 // Pure renderers from the neutral reply model to Adaptive Cards 1.5 for Microsoft Teams, and the
 // reader that turns a submitted card back into form values.
-import type { ButtonStyle, FormField, FormSpec, FormValue, MessageReply, ReplyButton, ReplyField, ReplyRow } from '../../domain/reply';
+import type { ButtonStyle, FormField, FormSpec, FormValue, MessageReply, ReplyAttachment, ReplyButton, ReplyField, ReplyRow } from '../../domain/reply';
 
 export const CARD_SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
 export const CARD_VERSION = '1.5';
@@ -13,7 +13,9 @@ export const VERB_FORM = 'duty.form';
 
 /**
  * Teams rejects messages over about 28 KB including the activity envelope; the card gets this much
- * and rows beyond it become "…and N more".
+ * and rows beyond it become "…and N more". An inline image (a base64 data: URI) counts too: the
+ * documented limit has moved (28, 40, 100 KB) and so has whether images count, and a 413 would
+ * lose the whole message, so images only use what the text and rows leave of this budget.
  */
 export const CARD_BUDGET_BYTES = 26 * 1024;
 
@@ -167,9 +169,40 @@ function moreRows(n: number): CardElement {
 // Room kept for the "…and N more" line.
 const MORE_RESERVE = 400;
 
-/** The card without its rows, with the main text cut to `maxText` characters. */
-function messageHead(reply: MessageReply, maxText: number): AdaptiveCard {
+/** Image types a card shows inline, by MIME type, with the type of their data: URI. */
+const INLINE_IMAGE_TYPES: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg' };
+
+function inlineImageType(a: ReplyAttachment): string | undefined {
+  return INLINE_IMAGE_TYPES[(a.mimeType.split(';')[0] ?? '').trim().toLowerCase()];
+}
+
+/** An attachment as a text line: a card cannot carry files, so it says what there was. */
+function attachmentLine(a: ReplyAttachment, note?: string): CardElement {
+  const what = a.title ?? a.filename;
+  return { type: 'TextBlock', text: text(`📎 ${what}${a.altText ? ` — ${a.altText}` : ''}${note ? ` (${note})` : ''}`, MAX_ROW_TEXT), wrap: true, isSubtle: true };
+}
+
+/** An image attachment as an Image with a data: URI, or undefined when it alone would exceed the budget. */
+function attachmentImage(a: ReplyAttachment, type: string): CardElement | undefined {
+  // Base64 grows by a third: no need to encode what cannot fit.
+  if (Math.ceil(a.content.length / 3) * 4 > CARD_BUDGET_BYTES) return undefined;
+  const alt = a.altText ?? a.title ?? a.filename;
+  return { type: 'Image', url: `data:${type};base64,${a.content.toString('base64')}`, altText: escapeTemplate(truncate(alt, MAX_ROW_TEXT)), msTeams: { allowExpand: true } };
+}
+
+const IMAGE_TOO_LARGE = 'image too large to show in Teams';
+
+/** Where an image attachment's text line sits in the card body, to become the image if it fits. */
+interface ImageSlot {
+  at: number;
+  attachment: ReplyAttachment;
+  type: string;
+}
+
+/** The card without its rows, with the main text cut to `maxText` characters, and its image slots. */
+function messageHead(reply: MessageReply, maxText: number): { card: AdaptiveCard; slots: ImageSlot[] } {
   const card = emptyCard();
+  const slots: ImageSlot[] = [];
   const attention = !reply.ok || reply.error !== undefined;
   const color = attention ? { color: 'attention' } : {};
   const body = reply.text ?? (reply.error && !reply.title ? reply.error.message : undefined);
@@ -182,25 +215,31 @@ function messageHead(reply: MessageReply, maxText: number): AdaptiveCard {
   }
   if (reply.fields && reply.fields.length > 0) card.body.push(factSet(reply.fields));
   for (const a of reply.attachments ?? []) {
-    // A Teams card cannot carry arbitrary files; say what there was.
-    const what = a.title ?? a.filename;
-    card.body.push({ type: 'TextBlock', text: text(`📎 ${what}${a.altText ? ` — ${a.altText}` : ''}`, MAX_ROW_TEXT), wrap: true, isSubtle: true });
+    const type = inlineImageType(a);
+    // An image starts as its longest form, the "too large" line, so that showing it never
+    // pushes the card over the budget the rows were fitted to.
+    if (type) slots.push({ at: card.body.length, attachment: a, type });
+    card.body.push(attachmentLine(a, type ? IMAGE_TOO_LARGE : undefined));
   }
   if (reply.buttons && reply.buttons.length > 0) card.actions = renderActions(reply.buttons);
   const fallback = reply.fallback ?? [reply.title, body].filter(Boolean).join(' — ');
   if (fallback) card.fallbackText = escapeTemplate(truncate(fallback, 500));
   if (card.body.length === 0) card.body.push({ type: 'TextBlock', text: attention ? 'Something went wrong.' : 'Done.', wrap: true, ...color });
-  return card;
+  return { card, slots };
 }
 
-/** A MessageReply as an Adaptive Card: title, text, facts, rows (trimmed to fit), buttons. */
+/**
+ * A MessageReply as an Adaptive Card: title, text, facts, attachments, rows (trimmed to fit),
+ * buttons. PNG and JPEG attachments are shown inline when the whole card still fits the budget;
+ * otherwise their line says so, and the message text is the fallback (a SITREP's table).
+ */
 export function renderMessageCard(reply: MessageReply): AdaptiveCard {
   // A very long text alone could exceed the budget: shorten it until the card without rows fits.
   let maxText = MAX_TEXT;
-  let card = messageHead(reply, maxText);
+  let { card, slots } = messageHead(reply, maxText);
   while (byteSize(card) > CARD_BUDGET_BYTES - MORE_RESERVE && maxText > 200) {
     maxText = Math.floor(maxText * 0.7);
-    card = messageHead(reply, maxText);
+    ({ card, slots } = messageHead(reply, maxText));
   }
   const rows = reply.rows ?? [];
   let used = byteSize(card);
@@ -214,6 +253,14 @@ export function renderMessageCard(reply: MessageReply): AdaptiveCard {
     shown++;
   }
   if (shown < rows.length) card.body.push(moreRows(rows.length - shown));
+  // Text and rows come first: an image only repeats figures the text has, so it takes what is left.
+  for (const slot of slots) {
+    const image = attachmentImage(slot.attachment, slot.type);
+    if (!image) continue;
+    const line = card.body[slot.at] as CardElement;
+    card.body[slot.at] = image;
+    if (byteSize(card) > CARD_BUDGET_BYTES) card.body[slot.at] = line;
+  }
   return card;
 }
 
