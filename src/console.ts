@@ -1,4 +1,5 @@
-// `npm run console [-- --json] [-- --as HANDLE]`: the console alone, no HTTP server or scheduler.
+// `npm run console [-- --json] [-- --as HANDLE] [-- --out DIR]`: the console alone, no HTTP server
+// or scheduler.
 import pino from 'pino';
 import { runConsole } from './bot/console';
 import { startCore } from './core';
@@ -9,6 +10,8 @@ import { createLogger } from './logger';
 export interface ConsoleFlags {
   json: boolean;
   as: string;
+  /** Directory for reply attachments; unset: the working directory. */
+  out?: string;
 }
 
 export function parseConsoleFlags(argv: readonly string[]): ConsoleFlags | string {
@@ -21,7 +24,11 @@ export function parseConsoleFlags(argv: readonly string[]): ConsoleFlags | strin
       if (!v) return '--as needs a member handle';
       flags.as = v.replace(/^@/, '').toLowerCase();
     } else if (a.startsWith('--as=')) flags.as = a.slice(5).replace(/^@/, '').toLowerCase();
-    else return `unknown option ${a} (options: --json, --as HANDLE)`;
+    else if (a === '--out' || a.startsWith('--out=')) {
+      const v = a === '--out' ? argv[++i] : a.slice(6);
+      if (!v) return '--out needs a directory';
+      flags.out = v;
+    } else return `unknown option ${a} (options: --json, --as HANDLE, --out DIR)`;
   }
   return flags;
 }
@@ -44,6 +51,7 @@ async function main(): Promise<void> {
     interactive: Boolean(process.stdin.isTTY),
     json: flags.json,
     as: flags.as,
+    outDir: flags.out,
   });
   await core.close();
   process.exitCode = status;

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       interactive: Boolean(process.stdin.isTTY),
       json: flags.json,
       as: flags.as,
+      ...(flags.out !== undefined ? { outDir: flags.out } : {}),
     });
     await server.close();
     process.exit(status);

@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Caller, Invocation } from '../../domain/invocation';
 import type { FormField, FormReply, FormValue, Reply } from '../../domain/reply';
 import type { Dispatcher } from '../../handlers/ports';
+import { saveAttachment, type AttachmentOutcome } from './files';
 import { describeField, isSuccess, renderJson, renderText } from './render';
 
 export interface ConsoleOptions {
@@ -15,6 +16,8 @@ export interface ConsoleOptions {
   interactive: boolean;
   json: boolean;
   as: string;
+  /** Where reply attachments are written (created when the first one arrives); default: the working directory. */
+  outDir?: string;
 }
 
 function invocation(caller: Caller, body: { kind: 'command'; text: string } | { kind: 'form'; command: string; values: Record<string, FormValue | undefined>; context?: string }): Invocation {
@@ -41,7 +44,17 @@ export async function runConsole(opts: ConsoleOptions): Promise<number> {
   const print = (s: string): void => {
     opts.output.write(s.endsWith('\n') ? s : `${s}\n`);
   };
-  const show = (r: Reply): void => print(opts.json ? renderJson(r) : renderText(r));
+  const outDir = opts.outDir ?? '.';
+  /** Saves the reply's attachments, one after the other, then prints the reply; false when a file could not be written. */
+  const show = async (r: Reply): Promise<boolean> => {
+    let files: AttachmentOutcome[] | undefined;
+    if (r.kind === 'message' && r.attachments?.length) {
+      files = [];
+      for (const a of r.attachments) files.push(await saveAttachment(outDir, a));
+    }
+    print(opts.json ? renderJson(r, files) : renderText(r, files));
+    return (files ?? []).every((f) => f.saved);
+  };
   let failed = 0;
 
   // Lines are read through one iterator so form prompts and commands share the input.
@@ -102,8 +115,8 @@ export async function runConsole(opts: ConsoleOptions): Promise<number> {
       }
       reply = filled;
     }
-    show(reply);
-    if (!isSuccess(reply)) failed++;
+    const allSaved = await show(reply);
+    if (!isSuccess(reply) || !allSaved) failed++;
   }
   rl.close();
   return failed === 0 ? 0 : 1;

@@ -1,12 +1,29 @@
-// Console text renderer: a pure function of the neutral reply model.
-import type { FormField, FormReply, MessageReply, Reply } from '../../domain/reply';
+// Console text renderer: a pure function of the neutral reply model (and of where its attachments
+// were saved, which index.ts decides).
+import type { FormField, FormReply, MessageReply, Reply, ReplyAttachment } from '../../domain/reply';
+import type { AttachmentOutcome } from './files';
 
 /** Slack-style *bold* and `code` read fine as plain text; only strip what looks odd on a terminal. */
 function plain(s: string): string {
   return s.replace(/\*([^*\n]+)\*/g, '$1');
 }
 
-export function renderMessageText(r: MessageReply): string {
+/** 812 B, 12.3 KB, 4.5 MB (powers of 1024). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function attachmentLine(a: ReplyAttachment, f: AttachmentOutcome | undefined): string {
+  const about = a.altText ?? a.title;
+  if (!f) return `[attachment ${a.filename}${a.altText ? `: ${a.altText}` : ''}]`;
+  if (f.saved) return `Saved ${f.shown} (${formatBytes(f.bytes)})${about ? `: ${about}` : ''}`;
+  return `✗ Could not save ${f.name} in ${f.dir}: ${f.error}`;
+}
+
+/** `files[i]` is what became of `r.attachments[i]`; without it an attachment is only named. */
+export function renderMessageText(r: MessageReply, files?: readonly AttachmentOutcome[]): string {
   const out: string[] = [];
   if (r.title) out.push(`${r.ok ? '' : '✗ '}${plain(r.title)}`);
   if (r.text) out.push(`${!r.ok && !r.title ? '✗ ' : ''}${plain(r.text)}`);
@@ -20,7 +37,7 @@ export function renderMessageText(r: MessageReply): string {
     if (row.buttons?.length) out.push(`    → ${row.buttons.map((b) => b.command).join('  |  ')}`);
   }
   if (r.buttons?.length) out.push(`→ ${r.buttons.map((b) => `${b.label}: ${b.command}`).join('  |  ')}`);
-  for (const a of r.attachments ?? []) out.push(`[attachment ${a.filename}${a.altText ? `: ${a.altText}` : ''}]`);
+  (r.attachments ?? []).forEach((a, i) => out.push(attachmentLine(a, files?.[i])));
   return out.join('\n');
 }
 
@@ -40,18 +57,37 @@ export function renderFormAsMissing(r: FormReply): string {
   return lines.join('\n');
 }
 
-export function renderText(r: Reply): string {
-  return r.kind === 'message' ? renderMessageText(r) : renderFormAsMissing(r);
+export function renderText(r: Reply, files?: readonly AttachmentOutcome[]): string {
+  return r.kind === 'message' ? renderMessageText(r, files) : renderFormAsMissing(r);
 }
 
-/** --json: one line of the neutral reply model; files as base64. */
-export function renderJson(r: Reply): string {
-  return JSON.stringify(r, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return Buffer.from((v as { data: number[] }).data).toString('base64');
-    }
-    return v;
-  });
+export interface JsonAttachment {
+  filename: string;
+  mimeType: string;
+  bytes: number;
+  title?: string;
+  altText?: string;
+  /** Absolute path of the saved file. */
+  path?: string;
+  /** Why it could not be saved. */
+  error?: string;
+}
+
+function jsonAttachment(a: ReplyAttachment, f: AttachmentOutcome | undefined): JsonAttachment {
+  return {
+    filename: a.filename,
+    mimeType: a.mimeType,
+    bytes: a.content.length,
+    ...(a.title !== undefined ? { title: a.title } : {}),
+    ...(a.altText !== undefined ? { altText: a.altText } : {}),
+    ...(f ? (f.saved ? { path: f.path } : { error: f.error }) : {}),
+  };
+}
+
+/** --json: one line of the neutral reply model; attachments are described (name, type, size, saved path), not inlined. */
+export function renderJson(r: Reply, files?: readonly AttachmentOutcome[]): string {
+  if (r.kind !== 'message' || !r.attachments) return JSON.stringify(r);
+  return JSON.stringify({ ...r, attachments: r.attachments.map((a, i) => jsonAttachment(a, files?.[i])) });
 }
 
 export function isSuccess(r: Reply): boolean {
