@@ -8,7 +8,7 @@ import { createOutbox } from './handlers/outbox';
 import { registerRosterJobs } from './handlers/roster/jobs';
 import { Scheduler } from './jobs';
 import type { CoreSettings } from './handlers/command';
-import type { ConversationStore, Dispatcher, Outbox } from './handlers/ports';
+import type { ConversationStore, Dispatcher, LatePorts, Outbox } from './handlers/ports';
 import type { Logger } from './logger';
 import { migrate } from './store/migrate';
 import { Store } from './store/store';
@@ -21,6 +21,8 @@ export interface Core {
   /** Runs due jobs once start()ed; the console only enqueues. */
   scheduler: Scheduler;
   settings: CoreSettings;
+  /** Set by the server once Slack and Teams are connected. */
+  ports: LatePorts;
   close(): Promise<void>;
 }
 
@@ -47,8 +49,10 @@ export async function startCore(config: Config, logger: Logger, opts: CoreOption
     ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     channels: { sms: Boolean(config.SMS_WEBHOOK_URL), email: Boolean(config.SMTP_URL) },
   };
+  const ports: LatePorts = {};
   const dispatcher = createDispatcher({
     outbox,
+    ports,
     store,
     commands,
     settings,
@@ -62,6 +66,7 @@ export async function startCore(config: Config, logger: Logger, opts: CoreOption
     outbox,
     scheduler,
     settings,
+    ports,
     async close() {
       await scheduler.stop();
       await store.close();

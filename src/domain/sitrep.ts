@@ -313,3 +313,105 @@ export const sitrepEditSchema = z.object({
   needs: sitrepNeedsSchema.optional(),
 });
 export type SitrepEdit = z.output<typeof sitrepEditSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// What a draft proposes from live data; the lead edits it before publishing
+
+/** Statuses whose new reports are incidents leadership must hear about. */
+const INCIDENT_STATUSES: readonly PersonStatus[] = ['deceased', 'missing', 'injured', 'in-hospital', 'needs-assistance'];
+
+export interface SitrepMovement {
+  kind: string;
+  number: number;
+  name: string;
+  departureAt: number;
+  capacity: number;
+  taken: number;
+  status: string;
+}
+
+export interface SitrepCase {
+  ref: string;
+  category: string;
+  priority: string;
+  status: string;
+  /** only for cases the lead chose to name */
+  subjectName?: string;
+}
+
+export interface SitrepInputs {
+  /** the number of the SITREP compared with, null for the first */
+  previousNumber: number | null;
+  /** people reported in each status since the previous SITREP (or since the crisis opened) */
+  reportedSince: ReadonlyMap<string, number>;
+  needs: ReadonlyMap<string, number>;
+  needLabels: Readonly<Record<string, string>>;
+  movements: readonly SitrepMovement[];
+  /** key cases: open P1/P2 of the crisis, and any named */
+  cases: readonly SitrepCase[];
+  categoryLabels: Readonly<Record<string, string>>;
+  timeZone: string;
+}
+
+export interface SitrepProposal {
+  incidents: string[];
+  actions: string[];
+  needs: string[];
+}
+
+function people(n: number): string {
+  return `${count(n)} ${n === 1 ? 'person' : 'people'}`;
+}
+
+/** Counts, movements and case references: no names unless a case is named. */
+export function proposeSitrep(i: SitrepInputs): SitrepProposal {
+  const since = i.previousNumber === null ? 'since the crisis opened' : `since SITREP ${i.previousNumber}`;
+  const incidents: string[] = [];
+  for (const s of INCIDENT_STATUSES) {
+    const n = i.reportedSince.get(s) ?? 0;
+    if (n > 0) incidents.push(`${people(n)} newly reported ${PERSON_STATUS_LABELS[s].toLowerCase()} ${since}`);
+  }
+  for (const c of i.cases.filter((x) => x.priority === 'P1' && x.status !== 'resolved' && x.status !== 'closed')) {
+    incidents.push(`${c.ref}: ${i.categoryLabels[c.category] ?? c.category} (P1, ${c.status})`);
+  }
+
+  const actions: string[] = [];
+  for (const m of [...i.movements].sort((a, b) => a.departureAt - b.departureAt)) {
+    const when = formatSitrepTime(m.departureAt, i.timeZone);
+    const left = Math.max(0, m.capacity - m.taken);
+    actions.push(`${m.kind} ${m.number} ${m.name}: ${m.status}, departs ${when}; ${count(m.taken)}/${count(m.capacity)} seats taken, ${count(left)} left`);
+  }
+  for (const c of i.cases) {
+    const label = i.categoryLabels[c.category] ?? c.category;
+    if (c.subjectName !== undefined) actions.push(`${c.ref} ${c.subjectName}: ${label} (${c.priority}, ${c.status})`);
+    else if (c.priority !== 'P1') actions.push(`${c.ref}: ${label} (${c.priority}, ${c.status})`);
+  }
+
+  const needs: string[] = [];
+  for (const [need, n] of [...i.needs.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+    if (n > 0) needs.push(`${i.needLabels[need] ?? need}: ${people(n)}`);
+  }
+  return { incidents, actions, needs };
+}
+
+/** Case references as typed: "C-2026-00042", comma or space separated, upper-cased, at most 10. */
+export function parseCaseRefs(input: string): ParsedField<string[]> {
+  const refs = input.split(/[\s,;]+/).filter((s) => s !== '').map((s) => s.toUpperCase());
+  for (const r of refs) if (!/^C-\d{4}-\d{1,6}$/.test(r)) return { ok: false, error: `"${shown(r)}" is not a case reference; write e.g. C-2026-00042` };
+  const unique = [...new Set(refs)];
+  if (unique.length > 10) return { ok: false, error: `${unique.length} cases is too many to name; at most 10` };
+  return { ok: true, value: unique };
+}
+
+/**
+ * The actions with the lead's named cases: one "C-… Name: category (P1, status)" line each,
+ * replacing any line about that case, and dropping the lines of cases no longer named so that a
+ * name does not stay in the broadcast after the lead took it out.
+ */
+export function withNamedCases(actions: readonly string[], named: readonly SitrepCase[], previouslyNamed: readonly string[], categoryLabels: Readonly<Record<string, string>>): string[] {
+  const refs = named.map((c) => c.ref);
+  const dropped = previouslyNamed.filter((r) => !refs.includes(r));
+  const about = (line: string, ref: string) => line.startsWith(`${ref}:`) || line.startsWith(`${ref} `);
+  const kept = actions.filter((l) => !refs.some((r) => about(l, r)) && !dropped.some((r) => l.startsWith(`${r} `)));
+  return [...kept, ...named.map((c) => `${c.ref} ${c.subjectName ?? ''}: ${categoryLabels[c.category] ?? c.category} (${c.priority}, ${c.status})`.replace(' :', ':'))];
+}

@@ -8,6 +8,7 @@ import type { Allowed } from '../domain/roles';
 import type { Logger } from '../logger';
 import type { AuditMeta, Store } from '../store/store';
 import type { Outbox } from './ports';
+import type { ChannelProbe } from '../notify/types';
 
 export type RawArgs = Record<string, FormValue | undefined>;
 
@@ -34,6 +35,8 @@ export interface HandlerContext {
   available: readonly AnyCommand[];
   /** Messages and timed jobs, committed with the change that causes them. */
   outbox: Outbox;
+  /** Whether the bot can post to a channel; absent on the console, where nothing is sent. */
+  channels?: ChannelProbe;
   /** Files that came with the command (uploaded with it in a DM). */
   files?: readonly InvocationFile[];
 }

@@ -1,6 +1,7 @@
 // One entry for every adapter: parse, find the member, check roles (here and only here),
 // validate with the command's zod schema, run, and turn surprises into a reply with a ref.
 import { closest, distance } from 'fastest-levenshtein';
+import type { LatePorts } from './ports';
 import type { z } from 'zod/v4';
 import { splitArgs, tokenize } from '../domain/args';
 import type { CommandInvocation, Invocation } from '../domain/invocation';
@@ -22,6 +23,8 @@ export interface DispatcherDeps {
   logger: Logger;
   outbox: Outbox;
   clock?: () => Date;
+  /** Bound once the chat platforms are connected (after the dispatcher exists: they need it). */
+  ports?: LatePorts;
 }
 
 type Resolved =
@@ -276,6 +279,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           logger: log,
           meta,
           outbox: deps.outbox,
+          ...(deps.ports?.channels ? { channels: deps.ports.channels } : {}),
           ...(inv.files?.length ? { files: inv.files } : {}),
           available: commands.filter((c) => (c.allowUnregistered && !actor) || (actor && mayRun(c.allowed, roles))),
         },

@@ -3,6 +3,7 @@ import type { Invocation } from '../domain/invocation';
 import type { MessageReply, Reply } from '../domain/reply';
 import type { Tx } from '../store/client';
 import type { Destination } from '../domain/destination';
+import type { ChannelProbe } from '../notify/types';
 
 export interface Preview {
   /** The command key the text names ("duty member add"), if it names one. */
@@ -40,4 +41,9 @@ export interface Outbox {
   schedule(tx: Tx, job: { kind: string; key: string; dueAt: Date; payload: unknown }): Promise<void>;
   /** After the transaction committed: work is due now, look for it without waiting for the next poll. */
   wake?(): void;
+}
+
+/** Ports that exist only once the chat platforms are connected (the server sets them; the console has none). */
+export interface LatePorts {
+  channels?: ChannelProbe;
 }

@@ -19,8 +19,17 @@ export interface CrisisRecord {
   openedAt: Date;
   openedById: string | null;
   stoodDownAt: Date | null;
+  /** who drafts and publishes SITREPs (default: who opened the crisis) */
+  leadId: string | null;
+  /** canonical cadence text, see parseCadence */
+  sitrepCadence: string;
+  sitrepLatePolicy: string;
+  /** when the next scheduled SITREP is due */
+  sitrepDueAt: Date | null;
   version: number;
 }
+
+type SitrepSettings = 'leadId' | 'sitrepCadence' | 'sitrepLatePolicy' | 'sitrepDueAt';
 
 export interface PersonFields {
   fullName: string;
@@ -218,8 +227,8 @@ export class CrisisRepository {
     return client.crisis.findMany({ orderBy: [{ status: 'asc' }, { openedAt: 'desc' }] });
   }
 
-  async create(tx: Tx, c: Omit<CrisisRecord, 'id' | 'version' | 'boardMessage' | 'stoodDownAt'>): Promise<CrisisRecord> {
-    return tx.crisis.create({ data: { ...c, id: newId(), version: 1 } });
+  async create(tx: Tx, c: Omit<CrisisRecord, 'id' | 'version' | 'boardMessage' | 'stoodDownAt' | SitrepSettings> & Partial<Pick<CrisisRecord, SitrepSettings>>): Promise<CrisisRecord> {
+    return tx.crisis.create({ data: { leadId: c.openedById, ...c, id: newId(), version: 1 } });
   }
 
   /** Fenced on the version read; null when someone changed it in between. */

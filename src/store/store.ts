@@ -12,6 +12,7 @@ import { RosterRepository } from './roster.repository';
 import { PageRepository } from './page.repository';
 import { CaseRepository } from './case.repository';
 import { CrisisRepository } from './crisis.repository';
+import { SitrepRepository } from './sitrep.repository';
 
 export type { AuditMeta };
 
@@ -33,6 +34,7 @@ export class Store {
   readonly pages: PageRepository;
   readonly cases: CaseRepository;
   readonly crises: CrisisRepository;
+  readonly sitreps: SitrepRepository;
 
   private readonly raw: Clients['raw'];
   private readonly rawRead: { db?: unknown; runner?: SqlRunner } = {};
@@ -54,6 +56,7 @@ export class Store {
     this.pages = new PageRepository(this.db);
     this.cases = new CaseRepository(this.db, () => this.sqlRead());
     this.crises = new CrisisRepository(this.db, () => this.sqlRead());
+    this.sitreps = new SitrepRepository(this.db);
   }
 
   static open(url: string): Store {

@@ -12,6 +12,9 @@ import {
   nextSitrepDue,
   onMissedDeadline,
   parseCadence,
+  parseCaseRefs,
+  proposeSitrep,
+  withNamedCases,
   parseLatePolicy,
   parseSitrepItems,
   renderSitrepMarkdown,
@@ -314,5 +317,64 @@ describe('editable parts', () => {
     expect(messages).toContain('incidents: 31 items is too many; at most 30, one per line');
     expect(messages).toContain('needs must be text, one item per line');
     expect(sitrepEditSchema.parse({ actions: 'one' })).toEqual({ actions: ['one'] });
+  });
+});
+
+describe('proposeSitrep: what a draft proposes from live data', () => {
+  const base = {
+    previousNumber: 3,
+    reportedSince: new Map([['deceased', 1], ['injured', 2], ['safe', 40]]),
+    needs: new Map([['shelter', 3], ['medical', 5], ['other', 0]]),
+    needLabels: { medical: 'Medical care', shelter: 'Shelter' },
+    movements: [
+      { kind: 'flight', number: 2, name: 'KTM-DEL', departureAt: Date.parse('2026-11-23T04:15:00Z'), capacity: 180, taken: 150, status: 'planned' },
+      { kind: 'bus', number: 1, name: 'Pokhara to Kathmandu', departureAt: Date.parse('2026-11-22T02:15:00Z'), capacity: 40, taken: 44, status: 'departed' },
+    ],
+    cases: [
+      { ref: 'C-2026-00007', category: 'death', priority: 'P1', status: 'new' },
+      { ref: 'C-2026-00009', category: 'detention', priority: 'P2', status: 'in-progress' },
+    ],
+    categoryLabels: { death: 'Death abroad', detention: 'Arrest or detention' },
+    timeZone: 'Asia/Kathmandu',
+  };
+
+  test('incidents: new reports of serious statuses since the previous SITREP, then open P1 cases; safe reports are not incidents', () => {
+    const p = proposeSitrep(base);
+    expect(p.incidents).toEqual(['1 person newly reported deceased since SITREP 3', '2 people newly reported injured since SITREP 3', 'C-2026-00007: Death abroad (P1, new)']);
+  });
+
+  test('actions: movements in departure order with seats (never negative), then P2 cases by reference; needs largest first, zeros left out', () => {
+    const p = proposeSitrep(base);
+    expect(p.actions[0]).toBe('bus 1 Pokhara to Kathmandu: departed, departs Sun 22 Nov 2026 08:00 GMT+5:45 (02:15 UTC); 44/40 seats taken, 0 left');
+    expect(p.actions[1]).toContain('flight 2 KTM-DEL: planned');
+    expect(p.actions[2]).toBe('C-2026-00009: Arrest or detention (P2, in-progress)');
+    expect(p.needs).toEqual(['Medical care: 5 people', 'Shelter: 3 people']);
+  });
+
+  test('the first SITREP counts since the crisis opened; nothing to report gives empty lists', () => {
+    const p = proposeSitrep({ ...base, previousNumber: null, reportedSince: new Map([['missing', 1]]), needs: new Map(), movements: [], cases: [] });
+    expect(p).toEqual({ incidents: ['1 person newly reported missing since the crisis opened'], actions: [], needs: [] });
+  });
+
+  test('no names unless a case is named', () => {
+    const named = proposeSitrep({ ...base, cases: [{ ref: 'C-2026-00007', category: 'death', priority: 'P1', status: 'new', subjectName: 'Ann Example' }] });
+    expect(named.actions).toContain('C-2026-00007 Ann Example: Death abroad (P1, new)');
+    expect(JSON.stringify(proposeSitrep(base))).not.toMatch(/Ann Example/);
+  });
+});
+
+describe('named cases', () => {
+  test('parseCaseRefs: references upper-cased and de-duplicated; anything else refused', () => {
+    expect(parseCaseRefs('c-2026-00042, C-2026-00042 C-2026-7')).toEqual({ ok: true, value: ['C-2026-00042', 'C-2026-7'] });
+    expect(parseCaseRefs('')).toEqual({ ok: true, value: [] });
+    expect(parseCaseRefs('Ann Example')).toMatchObject({ ok: false });
+    expect(parseCaseRefs(Array.from({ length: 11 }, (_, i) => `C-2026-${i + 1}`).join(' '))).toMatchObject({ ok: false, error: expect.stringContaining('at most 10') });
+  });
+
+  test('withNamedCases replaces the line about a case, and drops a name the lead took out', () => {
+    const labels = { death: 'Death abroad' };
+    const named = withNamedCases(['Convoy left at 08:00', 'C-2026-00007: Death abroad (P1, new)'], [{ ref: 'C-2026-00007', category: 'death', priority: 'P1', status: 'new', subjectName: 'Ann Example' }], [], labels);
+    expect(named).toEqual(['Convoy left at 08:00', 'C-2026-00007 Ann Example: Death abroad (P1, new)']);
+    expect(withNamedCases(named, [], ['C-2026-00007'], labels)).toEqual(['Convoy left at 08:00']);
   });
 });
