@@ -18,6 +18,8 @@ import { registerCaseJobs } from './handlers/case/case.jobs';
 import { registerBoardJob } from './handlers/crisis/crisis-board';
 import { registerImportJobs } from './handlers/crisis/import.service';
 import { registerCrisisChannelJob } from './handlers/crisis/crisis-channel.job';
+import { registerSitrepJobs } from './handlers/sitrep/sitrep.jobs';
+import { registerRoundupJob } from './handlers/duty/roundup.job';
 
 export interface RunningServer {
   url: string;
@@ -101,6 +103,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ...(teamsEnabled(config) ? { teams: new TeamsNotifier({ adapter: teams.adapter, botAppId: teams.botAppId, members: core.store.members, conversations: core.store.conversations }) } : {}),
   });
   registerDelivery(core.scheduler, chat);
+  // Commands may now check a channel before committing to post there (SITREPs).
+  core.ports.channels = chat;
   const sms = config.SMS_WEBHOOK_URL && config.SMS_FROM ? new SmsNotifier({ url: config.SMS_WEBHOOK_URL, from: config.SMS_FROM }) : undefined;
   const email = config.SMTP_URL ? new EmailNotifier({ url: config.SMTP_URL, ...(config.EMAIL_FROM ? { from: config.EMAIL_FROM } : {}) }) : undefined;
   registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, settings: core.settings, channels: { chat, ...(sms ? { sms } : {}), ...(email ? { email } : {}) } });
@@ -108,6 +112,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   registerBoardJob(core.scheduler, { store: core.store, missionTimeZone: core.settings.missionTimeZone, chat });
   registerImportJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone, chat });
   registerCrisisChannelJob(core.scheduler, { store: core.store, outbox: core.outbox, chat });
+  registerSitrepJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone, chat });
+  const roundup = registerRoundupJob(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone, chat });
+  // A day's roundup job lost to a failure must not end the series: re-plan at every start.
+  await roundup.ensurePlanned(core.scheduler.now().getTime());
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   let server: http.Server;
   try {

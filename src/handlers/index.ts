@@ -9,6 +9,7 @@ import { memberEditCommand } from './duty/member-edit.command';
 import { memberListCommand } from './duty/member-list.command';
 import { memberRemoveCommand, memberRestoreCommand } from './duty/member-remove.command';
 import { roleGrantCommand, roleListCommand, roleRevokeCommand } from './duty/role.commands';
+import { roundupCommands } from './duty/roundup.commands';
 import { contactAddCommand, contactEditCommand, contactListCommand, contactRemoveCommand, contactVerifyCommand } from './page/contact.commands';
 import { policyEditCommand, policyListCommand, policyNewCommand, policyRemoveCommand, policyShowCommand } from './page/policy.commands';
 import { pageCommands } from './page/page.commands';
@@ -21,6 +22,7 @@ import { crisisBoardCommand } from './crisis/crisis-board';
 import { transferCommands } from './crisis/transfer.commands';
 import { movementCommands } from './crisis/movement.commands';
 import { duplicateCommands } from './crisis/duplicate.commands';
+import { sitrepCommands } from './sitrep/sitrep.commands';
 // Registers the open-cases section of the handoff brief.
 import './case/case-brief';
 import { awayCommand } from './roster/away.command';
@@ -46,6 +48,7 @@ export const commands: readonly AnyCommand[] = [
   roleRevokeCommand,
   roleListCommand,
   auditCommand,
+  ...roundupCommands,
   nowCommand,
   atCommand,
   nextCommand,
@@ -87,4 +90,5 @@ export const commands: readonly AnyCommand[] = [
   ...transferCommands,
   ...movementCommands,
   ...duplicateCommands,
+  ...sitrepCommands,
 ];
