@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
     process.stdout.write(`${line(['metric', 'value', 'target', ''])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
     for (const r of rows) process.stdout.write(`${line(r)}\n`);
+    for (const n of result.notes ?? []) process.stdout.write(`note: ${n}\n`);
     if (result.metrics.some((m) => m.pass === false)) failed = true;
   }
   process.exitCode = failed ? 1 : 0;
