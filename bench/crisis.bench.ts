@@ -110,7 +110,7 @@ export async function run(): Promise<BenchResult> {
     fs.writeFileSync(file, csv);
     const rawMs = await rawInsert(dir, csv);
 
-    const cfg = parseConfig({ DATABASE_URL: `file:${path.join(dir, 'crisis.db')}`, LOG_LEVEL: 'silent', BOOTSTRAP_ADMINS: 'console:root' });
+    const cfg = parseConfig({ DATABASE_URL: `file:${path.join(dir, 'crisis.db')}`, LOG_LEVEL: 'silent', BOOTSTRAP_ADMINS: 'console:root', DATA_ENCRYPTION_KEY: `bench:${crypto.randomBytes(32).toString('base64')}` });
     if (!cfg.ok) throw new Error(cfg.error);
     core = await startCore(cfg.config, pino({ level: 'silent' }));
     const c = core;

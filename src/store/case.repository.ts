@@ -2,6 +2,7 @@
 // records; enumerations are strings here and are checked by src/domain/case.ts where they matter.
 import { z } from 'zod/v4';
 import type { Db, Tx } from './client';
+import { openColumns, sealColumns, type FieldCipher, type IdentifierKind } from './field-crypto';
 import { newId } from './ids';
 import { PageRepository } from './page.repository';
 import { dateOf, dateOrNull, inList, type SqlRunner, type SqlValue } from './sql';
@@ -71,6 +72,15 @@ export const PERSONAL_FIELDS = [
   // what was done usually names the person or their family
   'outcome',
 ] as const satisfies readonly (keyof CaseRecord)[];
+
+/**
+ * Encrypted at rest (field-crypto.ts): sealed on the way in and opened on the way out here, so
+ * callers only ever see plain records. The passport's blind index is Case.passportHash.
+ */
+export const CASE_SEALED = ['dateOfBirth', 'passportNumber', 'contactDetails', 'nokPhone', 'nokEmail', 'summary'] as const satisfies readonly (keyof CaseRecord)[];
+export const CASE_NOTE_SEALED = ['text'] as const satisfies readonly (keyof CaseNoteRecord)[];
+/** The passport's blind-index column. */
+export const CASE_BLIND = [{ kind: 'passport', column: 'passportNumber', hash: 'passportHash' }] as const satisfies readonly { kind: IdentifierKind; column: keyof CaseRecord; hash: string }[];
 
 export type NewCase = Omit<CaseRecord, 'id' | 'ref' | 'year' | 'number' | 'version' | 'card' | 'cardChannel' | 'updatedAt' | 'acknowledgedAt' | 'acknowledgedById' | 'resolvedAt' | 'resolvedById' | 'closedAt' | 'closedById' | 'outcome'>;
 
@@ -143,10 +153,12 @@ export interface ServiceLevelRow {
   updateEveryMs: number | null;
 }
 
-type CaseRow = Omit<CaseRecord, never>;
+type CaseRow = CaseRecord & { passportHash?: string | null };
 
 function toCase(r: CaseRow): CaseRecord {
-  return { ...r };
+  // The blind index is the store's business: kept out of records (and so of audit snapshots).
+  const { passportHash: _hash, ...rest } = r;
+  return rest;
 }
 
 /** A row read with plain SQL: dates come back as text (SQLite) or Date (PostgreSQL). */
@@ -231,7 +243,23 @@ export class CaseRepository {
   constructor(
     private readonly db: Db,
     private readonly sqlRead: () => SqlRunner,
+    private readonly cipher: FieldCipher,
   ) {}
+
+  /** The sealed form of (some of) a case's columns, with the passport's blind index when the passport is among them. */
+  private seal<T extends Partial<CaseRecord>>(id: string, data: T): T & { passportHash?: string | null } {
+    const out: T & { passportHash?: string | null } = sealColumns(this.cipher, 'Case', id, data, CASE_SEALED);
+    for (const b of CASE_BLIND) if (data[b.column] !== undefined) out[b.hash] = this.cipher.blindIndex(b.kind, data[b.column] ?? null);
+    return out;
+  }
+
+  private opened(r: CaseRow): CaseRecord {
+    return openColumns(this.cipher, 'Case', toCase(r), CASE_SEALED);
+  }
+
+  private openNote(n: CaseNoteRecord): CaseNoteRecord {
+    return openColumns(this.cipher, 'CaseNote', n, CASE_NOTE_SEALED);
+  }
 
   /** The next gap-free number of a year's sequence, inside the creating transaction. */
   static nextNumber(tx: Tx, year: number): Promise<number> {
@@ -239,20 +267,21 @@ export class CaseRepository {
   }
 
   async create(tx: Tx, c: NewCase & { id?: string; ref: string; year: number; number: number; cardChannel: string | null }, now: Date): Promise<CaseRecord> {
+    const id = c.id ?? newId();
     const row = await tx.case.create({
-      data: { ...c, id: c.id ?? newId(), version: 1, updatedAt: now },
+      data: this.seal(id, { ...c, id, version: 1, updatedAt: now }),
     });
-    return toCase(row);
+    return this.opened(row);
   }
 
   async byRef(ref: string, client: Db | Tx = this.db): Promise<CaseRecord | null> {
     const row = await client.case.findUnique({ where: { ref } });
-    return row ? toCase(row) : null;
+    return row ? this.opened(row) : null;
   }
 
   async byId(id: string, client: Db | Tx = this.db): Promise<CaseRecord | null> {
     const row = await client.case.findUnique({ where: { id } });
-    return row ? toCase(row) : null;
+    return row ? this.opened(row) : null;
   }
 
   /**
@@ -260,7 +289,7 @@ export class CaseRepository {
    * tells the person and shows the current state). Bumps the version.
    */
   async save(tx: Tx, id: string, expectedVersion: number, patch: CasePatch, now: Date): Promise<CaseRecord | null> {
-    const { count } = await tx.case.updateMany({ where: { id, version: expectedVersion }, data: { ...patch, version: expectedVersion + 1, updatedAt: now } });
+    const { count } = await tx.case.updateMany({ where: { id, version: expectedVersion }, data: { ...this.seal(id, patch), version: expectedVersion + 1, updatedAt: now } });
     if (count !== 1) return null;
     return this.byId(id, tx);
   }
@@ -274,7 +303,7 @@ export class CaseRepository {
       sql.all(`SELECT * FROM "Case" ${w.sql} ${orderBy} LIMIT ?`, [...w.params, limit]),
       sql.all<{ n: unknown }>(`SELECT COUNT(*) AS "n" FROM "Case" ${w.sql}`, w.params),
     ]);
-    return { rows: rows.map(caseOfSql), total: Number(count[0]?.n ?? 0) };
+    return { rows: rows.map((r) => this.opened(caseOfSql(r))), total: Number(count[0]?.n ?? 0) };
   }
 
   /** Epoch milliseconds of a DateTime column, computed by the database (no date text to parse). */
@@ -338,11 +367,12 @@ export class CaseRepository {
   }
 
   async addNote(tx: Tx, n: Omit<CaseNoteRecord, 'id'>): Promise<CaseNoteRecord> {
-    return tx.caseNote.create({ data: { ...n, id: newId() } });
+    const id = newId();
+    return this.openNote(await tx.caseNote.create({ data: sealColumns(this.cipher, 'CaseNote', id, { ...n, id }, CASE_NOTE_SEALED) }));
   }
 
   async notes(caseId: string, client: Db | Tx = this.db): Promise<CaseNoteRecord[]> {
-    return client.caseNote.findMany({ where: { caseId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    return (await client.caseNote.findMany({ where: { caseId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })).map((n) => this.openNote(n));
   }
 
   async addEvent(tx: Tx, e: Omit<CaseEventRecord, 'id'>): Promise<void> {

@@ -2,9 +2,10 @@
 // import runs. Plain records out; the rules (statuses, matching, merging) live in src/domain/person.ts.
 import { z } from 'zod/v4';
 import type { Db, Tx } from './client';
+import { normaliseIdentifier, openColumns, sealColumns, type FieldCipher, type IdentifierKind } from './field-crypto';
 import { newId } from './ids';
 import { PageRepository } from './page.repository';
-import { dateOf, dateOrNull, inList, type SqlBatch, type SqlRunner } from './sql';
+import { dateOf, dateOrNull, inList, type SqlBatch, type SqlRunner, type SqlValue } from './sql';
 
 export interface CrisisRecord {
   id: string;
@@ -130,10 +131,30 @@ function list(json: string): string[] {
   }
 }
 
-type PersonRow = Omit<PersonRecord, 'alternateNames' | 'needs'> & { alternateNames: string; needs: string };
+/**
+ * Encrypted at rest (field-crypto.ts): sealed on the way in and opened on the way out here, so
+ * callers only ever see plain records. `pfif` holds the PFIF fields we keep verbatim (names,
+ * phones, emails of the source). Passport, phone and email have blind indexes for search.
+ */
+export const PERSON_SEALED = ['dateOfBirth', 'passportNumber', 'phone', 'email', 'nokPhone', 'nokEmail', 'pfif'] as const satisfies readonly (keyof PersonRecord)[];
+/** Identifier columns and their blind-index columns. */
+export const PERSON_BLIND = [
+  { kind: 'passport', column: 'passportNumber', hash: 'passportHash' },
+  { kind: 'phone', column: 'phone', hash: 'phoneHash' },
+  { kind: 'email', column: 'email', hash: 'emailHash' },
+] as const satisfies readonly { kind: IdentifierKind; column: keyof PersonRecord; hash: string }[];
+/** A status report's free text, and the PFIF note fields we keep (author and found person's email and phone). */
+export const PERSON_NOTE_SEALED = ['text', 'pfif'] as const satisfies readonly (keyof PersonNoteRecord)[];
+/** What a merge changed (the fields' values before and after): sealed as a whole. */
+export const DUPLICATE_SEALED = ['mergeUndo'] as const;
+
+type PersonHashes = { passportHash?: string | null; phoneHash?: string | null; emailHash?: string | null };
+type PersonRow = Omit<PersonRecord, 'alternateNames' | 'needs'> & { alternateNames: string; needs: string } & PersonHashes;
 
 function toPerson(r: PersonRow): PersonRecord {
-  return { ...r, alternateNames: list(r.alternateNames), needs: list(r.needs) };
+  // The blind indexes are the store's business: kept out of records.
+  const { passportHash: _p, phoneHash: _t, emailHash: _e, ...rest } = r;
+  return { ...rest, alternateNames: list(r.alternateNames), needs: list(r.needs) };
 }
 
 /** A Person row read with plain SQL. */
@@ -185,6 +206,9 @@ function personOfSql(r: Record<string, unknown>): PersonRecord {
   };
 }
 
+/** The columns savePerson and updatePerson write. */
+export type PersonPatch = Partial<PersonFields> & { nameKey?: string; mergedIntoId?: string | null; sourceDate?: Date; pfif?: string | null; source?: string; sourceId?: string | null };
+
 function toDuplicate(r: Omit<DuplicateRecord, 'reasons'> & { reasons: string }): DuplicateRecord {
   return { ...r, reasons: list(r.reasons) };
 }
@@ -194,14 +218,18 @@ export const PERSON_COLUMNS = [
   'id', 'crisisId', 'number', 'fullName', 'givenName', 'familyName', 'alternateNames', 'nameKey', 'sex', 'dateOfBirth', 'age', 'nationality', 'passportNumber',
   'homeStreet', 'homeNeighborhood', 'homeCity', 'homeState', 'homePostalCode', 'homeCountry', 'location', 'latitude', 'longitude', 'phone', 'email',
   'nokName', 'nokRelationship', 'nokPhone', 'nokEmail', 'description', 'needs', 'household', 'status', 'statusAt', 'source', 'sourceId', 'sourceDate', 'pfif',
-  'mergedIntoId', 'version', 'createdAt', 'updatedAt',
+  'mergedIntoId', 'version', 'createdAt', 'updatedAt', 'passportHash', 'phoneHash', 'emailHash',
 ] as const;
 
-export function personRow(p: PersonRecord): (string | number | Date | null)[] {
+/** The row in clear, without blind indexes (comparisons, the benchmark's raw driver); the store writes CrisisRepository.rowOf(). */
+export function personRow(p: PersonRecord & PersonHashes): (string | number | Date | null)[] {
   const v: Record<(typeof PERSON_COLUMNS)[number], string | number | Date | null> = {
     ...p,
     alternateNames: JSON.stringify(p.alternateNames),
     needs: JSON.stringify(p.needs),
+    passportHash: p.passportHash ?? null,
+    phoneHash: p.phoneHash ?? null,
+    emailHash: p.emailHash ?? null,
   };
   return PERSON_COLUMNS.map((c) => v[c]);
 }
@@ -210,7 +238,39 @@ export class CrisisRepository {
   constructor(
     private readonly db: Db,
     private readonly sqlRead: () => SqlRunner,
+    private readonly cipher: FieldCipher,
   ) {}
+
+  /** The sealed form of (some of) a person's columns, with the blind index of each identifier among them. */
+  private seal<T extends Partial<PersonRecord>>(id: string, data: T): T & PersonHashes {
+    const out: T & PersonHashes = sealColumns(this.cipher, 'Person', id, data, PERSON_SEALED);
+    for (const b of PERSON_BLIND) {
+      const v = data[b.column];
+      if (v !== undefined) out[b.hash] = this.cipher.blindIndex(b.kind, v);
+    }
+    return out;
+  }
+
+  /**
+   * Opens the sealed columns present on a Person row read directly (a partial select), for code
+   * outside this repository that selects them.
+   */
+  opened<T extends { id: string }>(row: T): T {
+    return openColumns(this.cipher, 'Person', row, PERSON_SEALED);
+  }
+
+  private open(p: PersonRecord): PersonRecord {
+    return openColumns(this.cipher, 'Person', p, PERSON_SEALED);
+  }
+
+  private openDuplicate(d: DuplicateRecord): DuplicateRecord {
+    return openColumns(this.cipher, 'DuplicateCandidate', d, DUPLICATE_SEALED);
+  }
+
+  /** A person as the bulk insert writes it (PERSON_COLUMNS order): sealed, with blind indexes. */
+  rowOf(p: PersonRecord): (string | number | Date | null)[] {
+    return personRow({ ...this.seal(p.id, p), alternateNames: p.alternateNames, needs: p.needs });
+  }
 
   // -------------------------------------------------------------------------------------------
   // Crises
@@ -285,18 +345,18 @@ export class CrisisRepository {
   }
 
   async createPerson(tx: Tx, p: PersonRecord): Promise<PersonRecord> {
-    const row = await tx.person.create({ data: { ...p, alternateNames: JSON.stringify(p.alternateNames), needs: JSON.stringify(p.needs) } });
-    return toPerson(row);
+    const row = await tx.person.create({ data: { ...this.seal(p.id, p), alternateNames: JSON.stringify(p.alternateNames), needs: JSON.stringify(p.needs) } });
+    return this.open(toPerson(row));
   }
 
   async personByNumber(n: number, client: Db | Tx = this.db): Promise<PersonRecord | null> {
     const row = await client.person.findUnique({ where: { number: n } });
-    return row ? toPerson(row) : null;
+    return row ? this.open(toPerson(row)) : null;
   }
 
   async personById(id: string, client: Db | Tx = this.db): Promise<PersonRecord | null> {
     const row = await client.person.findUnique({ where: { id } });
-    return row ? toPerson(row) : null;
+    return row ? this.open(toPerson(row)) : null;
   }
 
   async peopleByIds(ids: string[], sql: SqlRunner = this.sqlRead()): Promise<PersonRecord[]> {
@@ -304,7 +364,7 @@ export class CrisisRepository {
     const out: PersonRecord[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      out.push(...(await sql.all(`SELECT * FROM "Person" WHERE "id" IN (${inList(chunk.length)})`, chunk)).map(personOfSql));
+      out.push(...(await sql.all(`SELECT * FROM "Person" WHERE "id" IN (${inList(chunk.length)})`, chunk)).map((r) => this.open(personOfSql(r))));
     }
     return out;
   }
@@ -315,7 +375,7 @@ export class CrisisRepository {
       const chunk = sourceIds.slice(i, i + 500);
       const rows = await sql.all(`SELECT * FROM "Person" WHERE "crisisId" = ? AND "source" = ? AND "sourceId" IN (${inList(chunk.length)})`, [crisisId, source, ...chunk]);
       for (const r of rows) {
-        const p = personOfSql(r);
+        const p = this.open(personOfSql(r));
         if (p.sourceId) out.set(p.sourceId, p);
       }
     }
@@ -323,39 +383,57 @@ export class CrisisRepository {
   }
 
   /** Fenced on the version read. */
-  async savePerson(tx: Tx, before: PersonRecord, patch: Partial<PersonFields> & { nameKey?: string; mergedIntoId?: string | null; sourceDate?: Date; pfif?: string | null }, now: Date): Promise<PersonRecord | null> {
+  async savePerson(tx: Tx, before: PersonRecord, patch: PersonPatch, now: Date): Promise<PersonRecord | null> {
+    return (await this.updatePerson(tx, before, patch, now)) ? this.personById(before.id, tx) : null;
+  }
+
+  /**
+   * Writes the patch (sealed) if the record is still at the version read (and, with `live`, not
+   * merged away); false when someone changed it in between. Bumps the version.
+   */
+  async updatePerson(tx: Tx, before: Pick<PersonRecord, 'id' | 'version'>, patch: PersonPatch, now: Date, opts: { live?: boolean } = {}): Promise<boolean> {
     const { alternateNames, needs, ...rest } = patch;
     const data = {
-      ...rest,
+      ...this.seal(before.id, rest),
       ...(alternateNames ? { alternateNames: JSON.stringify(alternateNames) } : {}),
       ...(needs ? { needs: JSON.stringify(needs) } : {}),
       version: before.version + 1,
       updatedAt: now,
     };
-    const { count } = await tx.person.updateMany({ where: { id: before.id, version: before.version }, data });
-    return count === 1 ? this.personById(before.id, tx) : null;
+    const { count } = await tx.person.updateMany({ where: { id: before.id, version: before.version, ...(opts.live ? { mergedIntoId: null } : {}) }, data });
+    return count === 1;
   }
 
-  /** Live (not merged away) people matching any of the exact identifiers. */
+  /**
+   * Live (not merged away) people matching any of the exact identifiers: by blind index under
+   * every readable key, and in clear for rows stored before encryption was turned on (until
+   * keys:rotate encrypts them). Compared again once decrypted, so only exact matches return.
+   */
   async byIdentifiers(crisisId: string | null, ids: { passport?: string; phone?: string; email?: string }): Promise<PersonRecord[]> {
     const parts: string[] = [];
     const params: string[] = [];
-    if (ids.passport) {
-      parts.push(`"passportNumber" = ?`);
-      params.push(ids.passport);
-    }
-    if (ids.phone) {
-      parts.push(`"phone" = ?`);
-      params.push(ids.phone);
-    }
-    if (ids.email) {
-      parts.push(`"email" = ?`);
-      params.push(ids.email);
+    const wanted: { kind: IdentifierKind; column: (typeof PERSON_BLIND)[number]['column']; value: string }[] = [];
+    for (const b of PERSON_BLIND) {
+      const value = ids[b.kind];
+      if (!value || normaliseIdentifier(b.kind, value) === '') continue;
+      wanted.push({ kind: b.kind, column: b.column, value: normaliseIdentifier(b.kind, value) });
+      const hashes = this.cipher.blindIndexes(b.kind, value);
+      if (hashes.length) {
+        parts.push(`"${b.hash}" IN (${inList(hashes.length)})`);
+        params.push(...hashes);
+      }
+      parts.push(`"${b.column}" = ?`);
+      params.push(value);
     }
     if (!parts.length) return [];
     const scope = crisisId ? ` AND "crisisId" = ?` : '';
     const rows = await this.sqlRead().all(`SELECT * FROM "Person" WHERE (${parts.join(' OR ')}) AND "mergedIntoId" IS NULL${scope} LIMIT 50`, [...params, ...(crisisId ? [crisisId] : [])]);
-    return rows.map(personOfSql);
+    return rows
+      .map((r) => this.open(personOfSql(r)))
+      .filter((p) => wanted.some((w) => {
+        const v = p[w.column];
+        return v !== null && normaliseIdentifier(w.kind, v) === w.value;
+      }));
   }
 
   /** Ids of live people of a crisis sharing any blocking key, with how many keys they share. */
@@ -419,14 +497,34 @@ export class CrisisRepository {
       `SELECT * FROM "Person" WHERE ${scope}"nameKey" >= ? AND "nameKey" < ? AND "mergedIntoId" IS NULL ORDER BY "nameKey" LIMIT ?`,
       [...(crisisId ? [crisisId] : []), prefix, `${prefix}\uffff`, limit],
     );
-    return rows.map(personOfSql);
+    return rows.map((r) => this.open(personOfSql(r)));
   }
 
   // -------------------------------------------------------------------------------------------
   // Notes and status
 
   async addNote(tx: Tx, n: Omit<PersonNoteRecord, 'id'> & { id?: string }): Promise<PersonNoteRecord> {
-    return tx.personNote.create({ data: { ...n, id: n.id ?? newId() } });
+    const id = n.id ?? newId();
+    return this.openNote(await tx.personNote.create({ data: sealColumns(this.cipher, 'PersonNote', id, { ...n, id }, PERSON_NOTE_SEALED) }));
+  }
+
+  /** Opens the sealed columns present on a PersonNote row (a partial select included). */
+  openNote<T extends { id: string }>(n: T): T {
+    return openColumns(this.cipher, 'PersonNote', n, PERSON_NOTE_SEALED);
+  }
+
+  /** A PersonNote row for the bulk insert, sealed: `columns` names the values of `row` in order. */
+  noteRow(columns: readonly string[], row: readonly SqlValue[]): SqlValue[] {
+    const id = String(row[columns.indexOf('id')]);
+    return row.map((v, i) => {
+      const column = columns[i] as string;
+      return typeof v === 'string' && (PERSON_NOTE_SEALED as readonly string[]).includes(column) ? this.cipher.seal(v, { table: 'PersonNote', column, id }) : v;
+    });
+  }
+
+  /** Notes of these people, in no particular order. */
+  async notesOfPeople(personIds: readonly string[], client: Db | Tx = this.db): Promise<PersonNoteRecord[]> {
+    return (await client.personNote.findMany({ where: { personId: { in: [...personIds] } } })).map((n) => this.openNote(n));
   }
 
   /**
@@ -442,11 +540,11 @@ export class CrisisRepository {
   }
 
   async notes(personId: string, client: Db | Tx = this.db): Promise<PersonNoteRecord[]> {
-    return client.personNote.findMany({ where: { personId }, orderBy: [{ sourceAt: 'asc' }, { createdAt: 'asc' }] });
+    return (await client.personNote.findMany({ where: { personId }, orderBy: [{ sourceAt: 'asc' }, { createdAt: 'asc' }] })).map((n) => this.openNote(n));
   }
 
   async notesOfCrisis(crisisId: string): Promise<PersonNoteRecord[]> {
-    return this.db.personNote.findMany({ where: { crisisId }, orderBy: [{ personId: 'asc' }, { sourceAt: 'asc' }] });
+    return (await this.db.personNote.findMany({ where: { crisisId }, orderBy: [{ personId: 'asc' }, { sourceAt: 'asc' }] })).map((n) => this.openNote(n));
   }
 
   async addAttempt(tx: Tx, a: Omit<ContactAttemptRecord, 'id'>): Promise<ContactAttemptRecord> {
@@ -471,12 +569,12 @@ export class CrisisRepository {
        LIMIT ?`,
       [crisisId, crisisId, since, limit],
     );
-    return rows.map((r) => ({ person: personOfSql(r), lastAttemptAt: dateOrNull(r.lastAttemptAt), attempts: Number(r.attemptCount) }));
+    return rows.map((r) => ({ person: this.open(personOfSql(r)), lastAttemptAt: dateOrNull(r.lastAttemptAt), attempts: Number(r.attemptCount) }));
   }
 
   async people(crisisId: string, opts: { includeMerged?: boolean } = {}): Promise<PersonRecord[]> {
     const rows = await this.sqlRead().all(`SELECT * FROM "Person" WHERE "crisisId" = ?${opts.includeMerged ? '' : ` AND "mergedIntoId" IS NULL`} ORDER BY "number"`, [crisisId]);
-    return rows.map(personOfSql);
+    return rows.map((r) => this.open(personOfSql(r)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -497,7 +595,7 @@ export class CrisisRepository {
 
   async candidates(crisisId: string, status = 'open', limit = 20): Promise<DuplicateRecord[]> {
     const rows = await this.db.duplicateCandidate.findMany({ where: { crisisId, status }, orderBy: [{ score: 'desc' }, { createdAt: 'asc' }], take: limit });
-    return rows.map(toDuplicate);
+    return rows.map((r) => this.openDuplicate(toDuplicate(r)));
   }
 
   /** Open pairs whose two records are both still live (a merge hides the others). */
@@ -512,12 +610,24 @@ export class CrisisRepository {
 
   async candidateById(id: string, client: Db | Tx = this.db): Promise<DuplicateRecord | null> {
     const r = await client.duplicateCandidate.findUnique({ where: { id } });
-    return r ? toDuplicate(r) : null;
+    return r ? this.openDuplicate(toDuplicate(r)) : null;
   }
 
   async decideCandidate(tx: Tx, c: DuplicateRecord, status: 'same' | 'different' | 'undone', by: string, at: Date, mergeUndo: string | null): Promise<boolean> {
     const from = status === 'undone' ? 'same' : 'open';
-    const { count } = await tx.duplicateCandidate.updateMany({ where: { id: c.id, status: from }, data: { status, decidedById: by, decidedAt: at, mergeUndo } });
+    const data = sealColumns(this.cipher, 'DuplicateCandidate', c.id, { status, decidedById: by, decidedAt: at, mergeUndo }, DUPLICATE_SEALED);
+    const { count } = await tx.duplicateCandidate.updateMany({ where: { id: c.id, status: from }, data });
     return count === 1;
+  }
+
+  /** Records what a merge changed (JSON), sealed: it holds the merged fields' values. */
+  async setMergeUndo(tx: Tx, candidateId: string, mergeUndo: string): Promise<void> {
+    await tx.duplicateCandidate.update({ where: { id: candidateId }, data: sealColumns(this.cipher, 'DuplicateCandidate', candidateId, { mergeUndo }, DUPLICATE_SEALED) });
+  }
+
+  /** Pairs involving the person that were merged ("same"), with what each merge changed. */
+  async mergesOf(tx: Tx, personId: string): Promise<{ id: string; mergeUndo: string | null }[]> {
+    const rows = await tx.duplicateCandidate.findMany({ where: { status: 'same', OR: [{ personAId: personId }, { personBId: personId }] }, select: { id: true, mergeUndo: true } });
+    return rows.map((r) => openColumns(this.cipher, 'DuplicateCandidate', r, DUPLICATE_SEALED));
   }
 }

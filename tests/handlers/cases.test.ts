@@ -49,7 +49,7 @@ function expectNoPersonalData(what: unknown): void {
 }
 
 async function caseRow(core: Core, ref: string) {
-  const c = await core.store.db.case.findUnique({ where: { ref } });
+  const c = await core.store.cases.byRef(ref);
   if (!c) throw new Error(`case ${ref} not stored`);
   return c;
 }
@@ -446,14 +446,14 @@ describe('cases [sqlite]', () => {
     const one = msg(await alee().run(`/case note ${ref} Called the police station, no news yet`));
     expect(one.ok).toBe(true);
     expect(one.title).toBe(`Note added to ${ref}`);
-    const first = await core.store.db.caseNote.findMany({ where: { caseId: c0.id } });
+    const first = await core.store.cases.notes(c0.id);
     expect(first.map((n) => [n.text, n.authorId, n.authorName])).toEqual([['Called the police station, no news yet', await memberId('alee'), 'Ana Lee']]);
 
     clock.set('2026-11-25T11:30:00Z');
     const texts = Array.from({ length: 20 }, (_, i) => `update ${i} from ${i % 2 ? 'alee' : 'bob'}`);
     const replies = await Promise.all(texts.map((t, i) => (i % 2 ? alee() : bob()).run(`/case note ${ref} ${t}`)));
     expect(replies.map((r) => msg(r).ok)).toEqual(texts.map(() => true));
-    const notes = await core.store.db.caseNote.findMany({ where: { caseId: c0.id } });
+    const notes = await core.store.cases.notes(c0.id);
     expect(notes).toHaveLength(21);
     expect(notes.map((n) => n.text).sort()).toEqual(['Called the police station, no news yet', ...texts].sort());
     const bobId = await memberId('bob');

@@ -210,7 +210,7 @@ describeEachDb('possible duplicates', (fresh) => {
     expect(await total()).toBe(before.total - 1);
     expect(await core.store.db.job.count({ where: { kind: 'crisis-board' } })).toBeGreaterThan(jobsBefore);
     expect(pairIn(await listing(), older, newer)).toBeNull();
-    const c = await core.store.db.duplicateCandidate.findFirst({ where: { crisisId } });
+    const c = await core.store.crises.candidateById((await core.store.db.duplicateCandidate.findFirst({ where: { crisisId } }))?.id ?? '');
     expect(c?.status).toBe('same');
     expect(JSON.parse(c?.mergeUndo ?? '{}')).toMatchObject({ survivorId: s.id, mergedId: o.id, survivorStatusBefore: 'safe' });
 

@@ -8,8 +8,11 @@ import type { Platform } from '../../src/domain/invocation';
 import type { MessageReply, Reply } from '../../src/domain/reply';
 import type { TestDb } from './db';
 
+/** The data key every test core runs with, so every component test writes and reads encrypted fields. */
+export const TEST_DATA_KEY = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
 export function testConfig(env: Record<string, string>): Config {
-  const r = parseConfig({ LOG_LEVEL: 'silent', ...env });
+  const r = parseConfig({ LOG_LEVEL: 'silent', DATA_ENCRYPTION_KEY: TEST_DATA_KEY, ...env });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }

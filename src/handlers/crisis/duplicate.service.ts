@@ -169,7 +169,7 @@ export async function historyOf(store: Store, personId: string): Promise<History
   if (!p) return [];
   const family = await familyOf(store.db, p);
   const numbers = new Map(family.map((x) => [x.id, x.number]));
-  const rows = await store.db.personNote.findMany({ where: { personId: { in: [p.id, ...numbers.keys()] } } });
+  const rows = await store.crises.notesOfPeople([p.id, ...numbers.keys()]);
   return rows
     .map((n) => ({ ...n, fromNumber: numbers.get(n.personId) ?? null }))
     .sort((a, b) => a.sourceAt.getTime() - b.sourceAt.getTime() || a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -350,7 +350,7 @@ export async function decideSame(deps: CrisisDeps, meta: AuditMeta, candidateId:
       const seat = await mergeSeat(w, survivor, other);
 
       const undo: MergeUndo = { survivorId: survivor.id, mergedId: other.id, changes, survivorStatusBefore: survivor.status, survivorStatusAtBefore: survivor.statusAt?.getTime() ?? null, seat };
-      await w.tx.duplicateCandidate.update({ where: { id: c.id }, data: { mergeUndo: JSON.stringify(undo) } });
+      await store.crises.setMergeUndo(w.tx, c.id, JSON.stringify(undo));
 
       const crisis = await crisisIn(store, w.tx, c.crisisId);
       await w.audit('duplicate', c.id, 'same', { status: 'open' }, { status: 'same', survivor: survivor.number, merged: other.number, fields });
@@ -448,8 +448,8 @@ async function restoreSeat(store: Store, w: Writer, survivor: PersonRecord, othe
 }
 
 /** The later merge that took `p` into another record, for "undo that one first". */
-async function laterMerge(tx: Tx, p: PersonRecord): Promise<string | null> {
-  const rows = await tx.duplicateCandidate.findMany({ where: { status: 'same', OR: [{ personAId: p.id }, { personBId: p.id }] }, select: { id: true, mergeUndo: true } });
+async function laterMerge(store: Store, tx: Tx, p: PersonRecord): Promise<string | null> {
+  const rows = await store.crises.mergesOf(tx, p.id);
   return rows.find((r) => parseMergeUndo(r.mergeUndo)?.mergedId === p.id)?.id ?? null;
 }
 
@@ -473,7 +473,7 @@ export async function undoMerge(deps: CrisisDeps, meta: AuditMeta, candidateId: 
       const other = await personIn(store, w.tx, undo.mergedId);
       if (survivor.mergedIntoId) {
         const into = await store.crises.personById(survivor.mergedIntoId, w.tx);
-        const later = await laterMerge(w.tx, survivor);
+        const later = await laterMerge(store, w.tx, survivor);
         throw new CommandError('MERGED', `#${survivor.number} was merged into #${into?.number ?? '?'} since; undo that merge first${later ? ` (/crisis unmerge ${later.slice(0, 8)})` : ''}.`);
       }
       if (other.mergedIntoId !== survivor.id) throw changed();

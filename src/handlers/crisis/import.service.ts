@@ -26,6 +26,7 @@ import type { Logger } from '../../logger';
 import { parseChatCopy, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { Tx } from '../../store/client';
 import { CrisisRepository, PERSON_COLUMNS, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
+import type { FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
 import { valuesList, type SqlRunner, type SqlValue } from '../../store/sql';
 import { AuditRepository } from '../../store/audit.repository';
@@ -295,7 +296,7 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   const source = importSource(run.fileName, format);
   const now0 = clock();
   const summary: ImportSummary = { runId, status: 'done', total: 0, imported: 0, updated: 0, unchanged: 0, duplicates: 0, problems: [], problemCount: 0, unmapped: [] };
-  const { rows, unmapped, fatal } = await rowsOf(format, Buffer.from(file.content));
+  const { rows, unmapped, fatal } = await rowsOf(format, store.cipher.openBytes(file.content, importFileAt(runId)));
   summary.unmapped = unmapped;
   if (fatal) {
     summary.problems.push({ row: 1, column: '', problem: fatal });
@@ -467,19 +468,15 @@ async function importBatch(
       fresh.forEach((f, i) => {
         f.p.number = first + i;
       });
-      await insertRows(sql, 'Person', PERSON_COLUMNS, fresh.map((f) => personRow(f.p)));
+      await insertRows(sql, 'Person', PERSON_COLUMNS, fresh.map((f) => store.crises.rowOf(f.p)));
       await insertRows(sql, 'PersonKey', ['personId', 'crisisId', 'key'], nameKeys, 'ON CONFLICT DO NOTHING');
-      if (notes.length) await insertRows(sql, 'PersonNote', NOTE_COLUMNS, notes);
+      if (notes.length) await insertRows(sql, 'PersonNote', NOTE_COLUMNS, notes.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)));
       if (candidates.length) await insertRows(sql, 'DuplicateCandidate', ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], candidates, 'ON CONFLICT ("personAId", "personBId") DO NOTHING');
     }
     for (const { row, before, next } of changed) {
-      const { alternateNames, needs, id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, updatedAt: _u, ...rest } = next;
+      const { id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, updatedAt: _u, ...rest } = next;
       // Fenced on the version read before the batch: an edit (or merge) made meanwhile wins.
-      const { count } = await tx.person.updateMany({
-        where: { id: before.id, version: before.version, mergedIntoId: null },
-        data: { ...rest, alternateNames: JSON.stringify(alternateNames), needs: JSON.stringify(needs), version: before.version + 1, updatedAt: now },
-      });
-      if (count !== 1) {
+      if (!(await store.crises.updatePerson(tx, before, rest, now, { live: true }))) {
         problem({ row, column: '', problem: `#${before.number} was changed by someone else during the import: not updated; import the file again to retry` });
         continue;
       }
@@ -503,7 +500,7 @@ async function importBatch(
 /** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */
 async function addToStored(store: Store, tx: Tx, meta: AuditMeta, crisis: CrisisRecord, source: string, a: Addition, now: Date, problem: (p: ImportProblem) => void): Promise<boolean> {
   const ids = [...new Set([a.named.id, a.target.id])];
-  const stored = await tx.personNote.findMany({ where: { personId: { in: ids } }, select: { status: true, sourceAt: true, source: true, pfif: true } });
+  const stored = (await tx.personNote.findMany({ where: { personId: { in: ids } }, select: { id: true, status: true, sourceAt: true, source: true, pfif: true } })).map((n) => store.crises.openNote(n));
   let added = 0;
   let latest: { status: PersonStatus; at: number } | null = null;
   if (a.notes?.length) {
@@ -513,7 +510,7 @@ async function addToStored(store: Store, tx: Tx, meta: AuditMeta, crisis: Crisis
       if (id) have.add(id);
     }
     const n = pfifNotes(a.notes.filter((x) => !have.has(x.noteRecordId)), a.target.id, crisis.id, now, (column, text) => problem({ row: a.row, column, problem: text }));
-    if (n.rows.length) await insertRows(store.sqlIn(tx), 'PersonNote', NOTE_COLUMNS, n.rows);
+    if (n.rows.length) await insertRows(store.sqlIn(tx), 'PersonNote', NOTE_COLUMNS, n.rows.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)));
     added += n.rows.length;
     latest = n.latest;
   }
@@ -543,6 +540,11 @@ function noteRecordIdOf(json: string | null): string | null {
 // ---------------------------------------------------------------------------------------------
 // Starting an import, its job, and its progress message
 
+/** The authenticated place of an import's file (ImportFile is keyed by its run). */
+export function importFileAt(runId: string): FieldAt {
+  return { table: 'ImportFile', column: 'content', id: runId };
+}
+
 export async function startImport(
   deps: ImportDeps,
   meta: AuditMeta,
@@ -557,7 +559,8 @@ export async function startImport(
   const schedule = opts.schedule ?? true;
   await deps.store.change(meta, async (w) => {
     await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, reportTo, status: 'running', startedAt: now, byId: by.id } });
-    await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(file.content) } });
+    // The file is personal data too: sealed like the fields until the import drops it.
+    await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(deps.store.cipher.sealBytes(file.content, importFileAt(id))) } });
     // schedule: false when the caller runs the import itself (the console).
     if (schedule) await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: `import:${id}`, dueAt: now, payload: { runId: id } });
     await w.audit('crisis', crisis.id, 'import', null, { runId: id, file: file.name, bytes: file.content.length });

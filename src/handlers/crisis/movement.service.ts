@@ -362,11 +362,11 @@ export async function allocateWaiting(deps: CrisisDeps, meta: AuditMeta, crisis:
     const needing = (
       await w.tx.person.findMany({ where: { crisisId: crisis.id, mergedIntoId: null, status: { notIn: [...NOT_TRAVELLING] }, needs: { contains: '"evacuation"' } }, select: TRAVELLER_SELECT, orderBy: { number: 'asc' } })
     )
-      .map(travellerOf)
+      .map((r) => travellerOf(store.crises.opened(r)))
       .filter((p) => p.needs.includes('evacuation'));
     const labels = [...new Set(needing.map((p) => p.household).filter((h): h is string => h !== null))];
     const members = labels.length
-      ? (await w.tx.person.findMany({ where: { crisisId: crisis.id, mergedIntoId: null, status: { notIn: [...NOT_TRAVELLING] }, household: { in: labels } }, select: TRAVELLER_SELECT, orderBy: { number: 'asc' } })).map(travellerOf)
+      ? (await w.tx.person.findMany({ where: { crisisId: crisis.id, mergedIntoId: null, status: { notIn: [...NOT_TRAVELLING] }, household: { in: labels } }, select: TRAVELLER_SELECT, orderBy: { number: 'asc' } })).map((r) => travellerOf(store.crises.opened(r)))
       : [];
     const byLabel = new Map<string, Traveller[]>();
     for (const m of members) byLabel.set(m.household as string, [...(byLabel.get(m.household as string) ?? []), m]);

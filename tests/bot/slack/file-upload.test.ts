@@ -118,7 +118,7 @@ describe('a file uploaded in the bot DM', () => {
     expect(run?.reportTo).toMatch(/^member:/);
     const stored = await server.core.store.db.importFile.findUnique({ where: { runId: run?.id as string } });
     if (stored) {
-      expect(Buffer.from(stored.content).toString('utf8')).toBe(csv);
+      expect(server.core.store.cipher.openBytes(stored.content, { table: 'ImportFile', column: 'content', id: run?.id as string }).toString('utf8')).toBe(csv);
     } else {
       // The import job already ran (and dropped the file): the people are in.
       expect(run?.status).toBe('done');
