@@ -13,6 +13,7 @@ import { PageRepository } from './page.repository';
 import { CaseRepository } from './case.repository';
 import { CrisisRepository } from './crisis.repository';
 import { SitrepRepository } from './sitrep.repository';
+import { FieldCipher } from './field-crypto';
 
 export type { AuditMeta };
 
@@ -20,6 +21,13 @@ export interface Writer {
   tx: Tx;
   /** Records a change to an entity; before/after are plain objects (null on create/delete). */
   audit(entity: string, entityId: string, action: string, before: unknown, after: unknown): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** AUDIT_CHAIN_KEY: with it the audit chain is an HMAC chain, which only holders of the key can extend or rewrite. */
+  auditChainKey?: string;
+  /** Encrypts personal fields at rest (see field-crypto.ts); without it they are stored in clear. */
+  cipher?: FieldCipher;
 }
 
 export class Store {
@@ -35,6 +43,8 @@ export class Store {
   readonly cases: CaseRepository;
   readonly crises: CrisisRepository;
   readonly sitreps: SitrepRepository;
+  /** Seals and opens the encrypted personal fields; the repositories use it, and keys:rotate. */
+  readonly cipher: FieldCipher;
 
   private readonly raw: Clients['raw'];
   private readonly rawRead: { db?: unknown; runner?: SqlRunner } = {};
@@ -43,8 +53,13 @@ export class Store {
   private readonly url: string | undefined;
   private pool: pg.Pool | undefined;
 
-  constructor(clients: Clients, url?: string) {
+  /** Keys the audit chain's hashes (HMAC-SHA-256); see audit-chain.ts. */
+  private readonly auditChainKey: string | undefined;
+
+  constructor(clients: Clients, url?: string, opts: StoreOptions = {}) {
     this.url = url;
+    this.auditChainKey = opts.auditChainKey;
+    this.cipher = opts.cipher ?? FieldCipher.plaintext();
     this.raw = clients.raw;
     this.provider = clients.provider;
     this.db = clients.read;
@@ -54,18 +69,29 @@ export class Store {
     this.conversations = new ConversationRepository(this.db, (fn) => this.transaction(fn));
     this.rosters = new RosterRepository(this.db);
     this.pages = new PageRepository(this.db);
-    this.cases = new CaseRepository(this.db, () => this.sqlRead());
-    this.crises = new CrisisRepository(this.db, () => this.sqlRead());
+    this.cases = new CaseRepository(this.db, () => this.sqlRead(), this.cipher);
+    this.crises = new CrisisRepository(this.db, () => this.sqlRead(), this.cipher);
     this.sitreps = new SitrepRepository(this.db);
   }
 
-  static open(url: string): Store {
-    return new Store(createPrisma(url), url);
+  static open(url: string, opts: StoreOptions = {}): Store {
+    return new Store(createPrisma(url), url, opts);
   }
 
-  /** A write transaction without an audit entry: for bookkeeping that is not user data. */
+  /**
+   * A write transaction without an audit entry: for bookkeeping that is not user data. Audit
+   * entries recorded in it (change(), AuditRepository.write) are chained and written at its end.
+   */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.writer.$transaction(fn, { timeout: 15_000, maxWait: 15_000 });
+    return this.writer.$transaction(
+      async (tx) => {
+        AuditRepository.begin(tx, { sql: () => this.sqlIn(tx), key: this.auditChainKey });
+        const out = await fn(tx);
+        await AuditRepository.flush(tx);
+        return out;
+      },
+      { timeout: 15_000, maxWait: 15_000 },
+    );
   }
 
   async change<T>(meta: AuditMeta, fn: (w: Writer) => Promise<T>): Promise<T> {

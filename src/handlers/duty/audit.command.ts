@@ -19,7 +19,7 @@ export const auditCommand = defineCommand({
   input: z.strictObject({
     entity: z.string().trim().toLowerCase().regex(/^[a-z_.-]{1,40}$/, { error: 'an entity name such as member' }).optional(),
     id: z.string().trim().max(100).optional(),
-    limit: z.coerce.number().int().min(1).max(100, { error: 'at most 100 entries' }).default(20),
+    limit: z.coerce.number({ error: 'limit is a number of entries, e.g. limit=50' }).int({ error: 'limit is a whole number' }).min(1, { error: 'at least 1 entry' }).max(100, { error: 'at most 100 entries' }).default(20),
   }),
   async run(ctx, input) {
     let entityId = input.id;
@@ -33,9 +33,10 @@ export const auditCommand = defineCommand({
     const tz = ctx.actor?.timeZone ?? ctx.settings.missionTimeZone;
     return message({
       title: `Audit log${input.entity ? `: ${input.entity}${input.id ? ` ${input.id}` : ''}` : ''}`,
-      text: entries.length ? `Latest ${entries.length}, newest first.` : 'No entries.',
+      // Pointing at the check: the log proves itself only when someone verifies it.
+      text: entries.length ? `Latest ${entries.length}, newest first. Entries are hash-chained (seq); \`npm run audit:verify\` checks the chain.` : 'No entries.',
       rows: entries.map((e) => ({
-        text: `#${e.id} ${formatInZone(e.at, tz)} ${e.actorName} ${e.action} ${e.entity} ${e.entityId} (${e.platform}, ref ${e.requestId.slice(0, 8)})\nbefore: ${brief(e.before)}\nafter: ${brief(e.after)}`,
+        text: `#${e.id}${e.seq !== null ? ` seq ${e.seq}` : ''} ${formatInZone(e.at, tz)} ${e.actorName} ${e.action} ${e.entity} ${e.entityId} (${e.platform}, ref ${e.requestId.slice(0, 8)})\nbefore: ${brief(e.before)}\nafter: ${brief(e.after)}`,
       })),
     });
   },
