@@ -41,7 +41,7 @@ export async function run(): Promise<BenchResult> {
       text: 'help',
       api_app_id: 'A1',
       response_url: `${sink.url}respond`,
-      trigger_id: `${Date.now()}.1.abc`,
+      trigger_id: `${Date.now()}.${Math.random().toString(36).slice(2)}`, // unique, as Slack's: a repeated signed request is refused as a replay
     }).toString();
     return post(agent, `http://127.0.0.1:${port}/slack/events`, body, signSlack(SECRET, body));
   };

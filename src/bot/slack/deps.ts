@@ -8,4 +8,6 @@ export interface SlackDeps {
   dispatcher: Dispatcher;
   logger: Logger;
   conversations: ConversationStore;
+  /** Who is registered: only members' conversations are kept (an unknown caller leaves nothing behind). */
+  members?: { byIdentity(platform: 'slack', externalId: string): Promise<unknown> };
 }

@@ -4,6 +4,7 @@ import { App, ExpressReceiver, SocketModeReceiver, webApi, type Authorize } from
 import type express from 'express';
 import { boltLogger } from './bolt-logger';
 import type { SlackDeps } from './deps';
+import { MAX_SLACK_BODY_BYTES, slackGate, workspaceAllowed, workspacesFrom, type SlackWorkspaces } from './gate';
 import { SlackInteractionError, shortRef } from './interaction';
 import { registerListeners } from './listeners';
 
@@ -38,16 +39,27 @@ export function createSlack(deps: SlackDeps, http?: { app: express.Application }
   // unhandled rejection; a failure is retried on the next use. Few retries: a wrong token or
   // URL should stop the start-up in seconds, not after the default half hour of retries.
   const probe = new webApi.WebClient(token, { ...clientOptions, logger, retryConfig: { retries: 2, factor: 2 } });
-  let identity: Promise<{ botUserId?: string; botId?: string }> | undefined;
-  const whoAmI = (): Promise<{ botUserId?: string; botId?: string }> =>
+  interface Identity {
+    bot: { botUserId?: string; botId?: string };
+    /** The token's own workspace, or its organisation for an org-wide install. */
+    home: SlackWorkspaces;
+  }
+  let identity: Promise<Identity> | undefined;
+  const whoAmI = (): Promise<Identity> =>
     (identity ??= probe.auth
       .test()
-      .then((r) => ({ ...(r.user_id ? { botUserId: r.user_id } : {}), ...(r.bot_id ? { botId: r.bot_id } : {}) }))
+      .then((r) => ({
+        bot: { ...(r.user_id ? { botUserId: r.user_id } : {}), ...(r.bot_id ? { botId: r.bot_id } : {}) },
+        home: workspacesFrom([...(r.team_id ? [r.team_id] : []), ...(r.is_enterprise_install && r.enterprise_id ? [r.enterprise_id] : [])]),
+      }))
       .catch((err: unknown) => {
         identity = undefined;
         throw err;
       }));
-  const authorize: Authorize<boolean> = async () => ({ botToken: token, ...(await whoAmI()) });
+  const authorize: Authorize<boolean> = async () => ({ botToken: token, ...(await whoAmI()).bot });
+  // SLACK_TEAM_IDS, else the token's own workspace: never "any workspace".
+  const configured = config.SLACK_TEAM_IDS.length > 0 ? workspacesFrom(config.SLACK_TEAM_IDS) : undefined;
+  const workspaces = async (): Promise<SlackWorkspaces> => configured ?? (await whoAmI()).home;
 
   const common = { authorize, logger, clientOptions: { ...clientOptions }, convoStore: false as const };
   let app: App;
@@ -60,11 +72,15 @@ export function createSlack(deps: SlackDeps, http?: { app: express.Application }
   } else {
     if (!http) throw new Error('Slack over HTTP needs the express application to mount /slack/events on');
     if (!config.SLACK_SIGNING_SECRET) throw new Error('SLACK_SIGNING_SECRET is required for Slack over HTTP');
+    // Before the receiver's route: nothing unsigned, stale, replayed, oversized or from another
+    // workspace reaches Bolt. Bolt checks the signature again (defence in depth, one HMAC).
+    http.app.post(SLACK_EVENTS_PATH, slackGate({ signingSecret: config.SLACK_SIGNING_SECRET, workspaces, logger: deps.logger }));
     const receiver = new ExpressReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       app: http.app,
       endpoints: SLACK_EVENTS_PATH,
       logger,
+      bodyLimit: MAX_SLACK_BODY_BYTES,
       // Ack goes out as soon as a listener calls ack(); the work continues after.
       processBeforeResponse: false,
     });
@@ -74,6 +90,17 @@ export function createSlack(deps: SlackDeps, http?: { app: express.Application }
   app.error(async (error) => {
     const { err, requestId } = errorDetails(error);
     deps.logger.error({ err, ...(requestId ? { requestId, ref: shortRef(requestId) } : {}), platform: 'slack' }, 'slack interaction failed');
+  });
+  // Socket Mode has no HTTP door: the workspace is checked here, before any listener.
+  app.use(async (args) => {
+    const { context, next } = args;
+    if (workspaceAllowed(await workspaces(), { teamId: context.teamId, enterpriseId: context.enterpriseId })) return next();
+    deps.logger.warn(
+      { component: 'slack', reason: 'the workspace is not one of SLACK_TEAM_IDS (or the token\'s)', teamId: context.teamId ?? null, enterpriseId: context.enterpriseId ?? null },
+      'rejected a Slack request',
+    );
+    // Acknowledged so that Slack does not retry it; nothing runs.
+    if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
   });
   registerListeners(app, deps);
 

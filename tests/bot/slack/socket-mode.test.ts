@@ -65,6 +65,33 @@ describe('Slack in Socket Mode', () => {
     expect(JSON.stringify(reply.body.blocks)).toContain('/duty member add');
   });
 
+  it('acknowledges a slash command from a workspace that is not the token\'s, and runs nothing', async () => {
+    slack.reset();
+    const foreignUrl = slack.responseUrl();
+    const payload = (team: string, responseUrl: string) => ({
+      token: 'legacy',
+      team_id: team,
+      team_domain: 'elsewhere',
+      channel_id: 'C1',
+      channel_name: 'duty',
+      user_id: 'U1',
+      user_name: 'alee',
+      command: '/duty',
+      text: 'member add handle=mallory name=Mallory roles=admin',
+      api_app_id: 'A1',
+      response_url: responseUrl,
+      trigger_id: 'trigger-2',
+    });
+    const ack = await slack.socket.sendEnvelope('slash_commands', payload('T9', foreignUrl));
+    expect(typeof ack.envelope_id).toBe('string');
+    // A command from the token's own workspace, sent after it, is answered; the foreign one never is.
+    const ownUrl = slack.responseUrl();
+    await slack.socket.sendEnvelope('slash_commands', { ...payload('T1', ownUrl), text: 'help' });
+    await slack.waitForResponse((r) => ownUrl.endsWith(r.id));
+    expect(slack.responses.filter((r) => foreignUrl.endsWith(r.id))).toHaveLength(0);
+    expect(await server.core.store.members.byHandle('mallory')).toBeNull();
+  });
+
   it('has no HTTP route for Slack events', async () => {
     const res = await fetch(`${server.url}/slack/events`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
     expect(res.status).toBe(404);

@@ -1,17 +1,25 @@
 // Slack retries an event it thinks was not acknowledged (up to 3 times); do the work once.
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import type { Logger } from '../../../../logger';
 
 const TTL_MS = 10 * 60 * 1000;
 const MAX_REMEMBERED = 5000;
 
-export function dedupeEvents(): Middleware<AnyMiddlewareArgs> {
+export function dedupeEvents(logger?: Logger): Middleware<AnyMiddlewareArgs> {
   const seen = new Map<string, number>();
-  return async ({ body, next }) => {
+  return async ({ body, context, next }) => {
     const id = (body as { event_id?: unknown }).event_id;
     if (typeof id !== 'string') return next();
     const now = Date.now();
     const at = seen.get(id);
-    if (at !== undefined && now - at < TTL_MS) return;
+    if (at !== undefined && now - at < TTL_MS) {
+      // Acknowledged (Slack stops retrying) but not run again; a retry means we were slow once.
+      logger?.warn(
+        { component: 'slack', reason: 'this event_id was already handled', status: 200, eventId: id, retryNum: context.retryNum ?? null, retryReason: context.retryReason ?? null },
+        'rejected a Slack request',
+      );
+      return;
+    }
     seen.set(id, now);
     // Maps iterate in insertion order: the first entries are the oldest.
     for (const [k, t] of seen) {
