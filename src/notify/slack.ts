@@ -3,6 +3,7 @@
 // bot may post to a channel (conversations.info); over the lightweight client in slack-web.ts.
 import { webApi } from '@slack/bolt';
 import { renderMessage } from '../bot/slack/render';
+import { slackChannelLink } from '../bot/slack/trusted';
 import type { Member } from '../domain/member';
 import type { MessageReply, ReplyAttachment } from '../domain/reply';
 import type { Logger } from '../logger';
@@ -198,7 +199,7 @@ export class SlackNotifier implements ChannelProbe {
     const info = r.data.channel;
     if (typeof info !== 'object' || info === null) return { ok: false, error: `Slack did not describe channel ${id}` };
     const ch = info as Record<string, unknown>;
-    const link = typeof ch.name === 'string' && ch.name ? `<#${id}|${ch.name}>` : `<#${id}>`;
+    const link = slackChannelLink(id, typeof ch.name === 'string' ? ch.name : undefined);
     if (ch.is_archived === true) return { ok: false, error: `${link} is archived: unarchive it or choose another channel` };
     // A bot only sees the DMs and group DMs it is part of; they carry no is_member.
     if (ch.is_im === true || ch.is_mpim === true || ch.is_member === true) return { ok: true };

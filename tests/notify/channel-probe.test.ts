@@ -1,12 +1,16 @@
 // ChannelProbe over the wire: whether the bot can post to a channel before anything is committed.
 // Slack asks conversations.info (membership, archived, unknown channel, Slack unreachable); Teams
 // looks for the stored conversation reference; RoutingNotifier goes by the prefix.
+import { mrkdwn } from '../../src/bot/slack/render';
 import { RoutingNotifier } from '../../src/notify/routing';
 import { TeamsNotifier } from '../../src/notify/teams';
 import { quiet } from '../jobs/rig';
 import { CHANNEL_CONVERSATION, closedPort, notifyRig, scriptedServer, type NotifyRig, type ScriptedServer } from './rig';
 
 let rig: NotifyRig;
+
+/** The channel link is sealed markup (src/bot/slack/trusted.ts): live as Slack renders it. */
+const sealedLinks = (r: { ok: boolean; error?: string }) => (r.error === undefined ? r : { ...r, error: mrkdwn(r.error) });
 let front: ScriptedServer;
 
 beforeAll(async () => {
@@ -41,12 +45,12 @@ describe('Slack', () => {
 
   test('a channel the bot is not in: says where and how to invite it', async () => {
     rig.slack.on('conversations.info', (a) => ({ channel: { id: a.channel, name: 'leadership', is_channel: true, is_member: false, is_archived: false } }));
-    expect(await rig.slackNotifier().canPost('slack:C0LEAD')).toEqual({ ok: false, error: 'Duty Desk is not in <#C0LEAD|leadership>: invite it with /invite @Duty Desk' });
+    expect(sealedLinks(await rig.slackNotifier().canPost('slack:C0LEAD'))).toEqual({ ok: false, error: 'Duty Desk is not in <#C0LEAD|leadership>: invite it with /invite @Duty Desk' });
   });
 
   test('an archived channel is refused even with the bot in it', async () => {
     rig.slack.on('conversations.info', (a) => ({ channel: { id: a.channel, name: 'old-crisis', is_channel: true, is_member: true, is_archived: true } }));
-    expect(await rig.slackNotifier().canPost('slack:C0OLD')).toEqual({ ok: false, error: '<#C0OLD|old-crisis> is archived: unarchive it or choose another channel' });
+    expect(sealedLinks(await rig.slackNotifier().canPost('slack:C0OLD'))).toEqual({ ok: false, error: '<#C0OLD|old-crisis> is archived: unarchive it or choose another channel' });
   });
 
   test('a channel Slack does not show the bot (unknown, or private without it)', async () => {

@@ -1,7 +1,21 @@
 // Console text renderer: a pure function of the neutral reply model (and of where its attachments
 // were saved, which index.ts decides).
 import type { FormField, FormReply, MessageReply, Reply, ReplyAttachment } from '../../domain/reply';
+import { plainTrusted } from '../slack/trusted';
 import type { AttachmentOutcome } from './files';
+
+/**
+ * Text safe to print on a terminal: reply text may hold anything someone typed or imported, and
+ * escape sequences would be obeyed by the terminal (clear the screen, rewrite a line, set the
+ * clipboard, make a hidden link). Control characters other than line feed and tab are shown as
+ * "�"; a CR LF pair is a line break. Sealed Slack markup shows as its plain text.
+ */
+export function terminalSafe(s: string): string {
+  return plainTrusted(s)
+    .replace(/\r\n/g, '\n')
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+}
 
 /** Slack-style *bold* and `code` read fine as plain text; only strip what looks odd on a terminal. */
 function plain(s: string): string {
@@ -58,7 +72,7 @@ export function renderFormAsMissing(r: FormReply): string {
 }
 
 export function renderText(r: Reply, files?: readonly AttachmentOutcome[]): string {
-  return r.kind === 'message' ? renderMessageText(r, files) : renderFormAsMissing(r);
+  return terminalSafe(r.kind === 'message' ? renderMessageText(r, files) : renderFormAsMissing(r));
 }
 
 export interface JsonAttachment {
@@ -86,8 +100,10 @@ function jsonAttachment(a: ReplyAttachment, f: AttachmentOutcome | undefined): J
 
 /** --json: one line of the neutral reply model; attachments are described (name, type, size, saved path), not inlined. */
 export function renderJson(r: Reply, files?: readonly AttachmentOutcome[]): string {
-  if (r.kind !== 'message' || !r.attachments) return JSON.stringify(r);
-  return JSON.stringify({ ...r, attachments: r.attachments.map((a, i) => jsonAttachment(a, files?.[i])) });
+  // JSON escapes control characters itself; sealed markup is shown as its text here too.
+  const text = (_key: string, v: unknown): unknown => (typeof v === 'string' ? plainTrusted(v) : v);
+  if (r.kind !== 'message' || !r.attachments) return JSON.stringify(r, text);
+  return JSON.stringify({ ...r, attachments: r.attachments.map((a, i) => jsonAttachment(a, files?.[i])) }, text);
 }
 
 export function isSuccess(r: Reply): boolean {

@@ -1,6 +1,15 @@
 // Pure renderers from the neutral reply model to Slack Block Kit, within Slack's limits.
+//
+// Injection: every string of the reply model is text, whoever wrote it. Where Slack reads mrkdwn
+// (section text, fields, context, the notification text) it is escaped, so nothing typed or
+// imported becomes a mention, a broadcast or a link; the only live markup is what the code sealed
+// with trusted.ts. Where Slack reads plain text (headers, buttons, options, labels, hints,
+// modal titles) or takes a value back (button values, option values, initial values,
+// private_metadata), Slack parses nothing, so the text goes as it is: escaping it would show
+// "&amp;" or change the command a button runs.
 import type { types } from '@slack/bolt';
 import type { FormField, FormSpec, FormValue, MessageReply, ReplyButton, ReplyField, ReplyRow } from '../../domain/reply';
+import { plainTrusted, trustedParts } from './trusted';
 
 export type KnownBlock = types.KnownBlock;
 export type ModalView = types.ModalView;
@@ -56,26 +65,30 @@ export function truncate(text: string, max: number): string {
   return `${text.slice(0, max - 1)}…`;
 }
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
+/** Escapes the three characters Slack's mrkdwn treats as control characters (Slack's own rule: only these). */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /**
- * User-supplied or core text as mrkdwn: escaped, so a typed `<!channel>` or `<@U1>` stays text;
- * canonical Slack mentions written by the core (`<@slack:T1:U1>`) become real mentions.
+ * Reply text as mrkdwn: escaped, so a typed `<!channel>`, `<@U1>`, `<#C1>` or `<https://x|y>` stays
+ * text. A canonical mention in the text (`<@slack:T1:U1>`, what the adapter makes of a Slack
+ * mention in a command, or anyone's typing) is text too, shown as "@U1": it came from input, so it
+ * must not ping. Only markup sealed by trusted.ts (mentions and channel links the code built) is live.
  */
 export function mrkdwn(text: string): string {
-  return escapeMrkdwn(text).replace(/&lt;@slack:[A-Z0-9]+:([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+  return trustedParts(text)
+    .map((part) => ('markup' in part ? part.markup : escapeMrkdwn(part.text).replace(/&lt;@slack:[A-Z0-9]+:([UW][A-Z0-9]+)&gt;/g, '@$1')))
+    .join('');
 }
 
-/** Canonical mentions shown in plain text (headers, buttons) where Slack cannot mention. */
-function plainMentions(text: string): string {
-  return text.replace(/<@slack:[A-Z0-9]+:([UW][A-Z0-9]+)>/g, '@$1');
+/** Reply text where Slack shows plain text: canonical mentions and sealed markup as their readable form. */
+function plainText(text: string): string {
+  return plainTrusted(text).replace(/<@slack:[A-Z0-9]+:([UW][A-Z0-9]+)>/g, '@$1');
 }
 
 function plain(text: string, max: number): PlainText {
-  const t = truncate(plainMentions(text), max);
+  const t = truncate(plainText(text), max);
   return { type: 'plain_text', text: t === '' ? ' ' : t, emoji: true };
 }
 
@@ -194,7 +207,8 @@ export function fallbackText(reply: MessageReply): string {
     ([reply.title, reply.text ?? reply.error?.message].filter((s): s is string => s !== undefined && s !== '').join(': ') ||
       (reply.ok ? 'Done.' : 'That did not work.'));
   const marked = reply.ok || reply.fallback !== undefined ? summary : `Error: ${summary}`;
-  return truncate(mrkdwn(marked), LIMITS.fallbackText);
+  // Slack reads this as mrkdwn too (notifications, clients without blocks).
+  return truncateMrkdwn(mrkdwn(marked), LIMITS.fallbackText);
 }
 
 /**
@@ -493,6 +507,6 @@ export function readModalValues(values: ViewStateValues, teamId: string, fields?
 
 export function renderFieldErrors(errors: Record<string, string>): { response_action: 'errors'; errors: Record<string, string> } {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(errors)) out[k.slice(0, LIMITS.id)] = truncate(v, LIMITS.fieldText);
+  for (const [k, v] of Object.entries(errors)) out[k.slice(0, LIMITS.id)] = truncate(plainText(v), LIMITS.fieldText);
   return { response_action: 'errors', errors: out };
 }

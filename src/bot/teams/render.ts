@@ -1,6 +1,15 @@
 // Pure renderers from the neutral reply model to Adaptive Cards 1.5 for Microsoft Teams, and the
 // reader that turns a submitted card back into form values.
+//
+// Injection: every string of the reply model is text, whoever wrote it. Text Teams shows as
+// markdown (TextBlocks, facts) goes through escapeCardText: no template binding, no date
+// function, no link, image or mention can come from it. Everything else that carries reply text
+// (plain properties, input values, choices, action data) goes through escapeTemplate, which an
+// Adaptive Card template engine would otherwise expand; values that come back on submission are
+// unescaped by readCardValues and readCardString, so what people typed is kept exactly.
 import type { ButtonStyle, FormField, FormSpec, FormValue, MessageReply, ReplyAttachment, ReplyButton, ReplyField, ReplyRow } from '../../domain/reply';
+// Sealed Slack markup (a channel link in an error) is shown here as its plain text.
+import { plainTrusted } from '../slack/trusted';
 
 export const CARD_SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
 export const CARD_VERSION = '1.5';
@@ -58,19 +67,35 @@ export function truncate(s: string, max: number): string {
   return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
-/** Templating: "${name}" → "$\u200B{name}", for plain-text properties such as fallbackText. */
+/**
+ * Template syntax made inert: a template binding "${name}" becomes "$\u200B{name}" and a date or
+ * time function "{{DATE(…)}}" becomes "{\u200B{DATE(…)}}"; the zero-width space is invisible. A
+ * zero-width space already after "$" or "{" gets one more, so that {@link unescapeTemplate} gives
+ * back exactly the original (input values and action data come back to us).
+ */
 export function escapeTemplate(s: string): string {
-  return s.replace(/\$\{/g, '$\u200B{');
+  return s.replace(/([${])(?=[{\u200B])/g, '$1\u200B');
+}
+
+/** Reply text for a plain-text property (fallbackText, altText): sealed Slack markup as its text, templates inert. */
+function plainProperty(s: string): string {
+  return escapeTemplate(plainTrusted(s));
+}
+
+/** Undoes {@link escapeTemplate}: a value submitted from a card, as it was before rendering. */
+export function unescapeTemplate(s: string): string {
+  return s.replace(/([${])\u200B/g, '$1');
 }
 
 /**
- * Makes user text inert in a card: `${…}` must not be expanded by Adaptive Card templating, and
- * markdown links, autolinks and `<at>` mentions must not be created from it. A zero-width space
- * breaks each construct while leaving the visible text unchanged.
+ * Makes user text inert in a card: `${…}` must not be expanded by Adaptive Card templating,
+ * `{{DATE(…)}}` not formatted, and markdown links, images, autolinks and `<at>` mentions must not
+ * be created from it. A zero-width space breaks each construct while leaving the visible text
+ * unchanged. Markdown emphasis and lists are left alone: they change how text looks, not what it does.
  */
 export function escapeCardText(s: string): string {
   return (
-    escapeTemplate(s)
+    escapeTemplate(plainTrusted(s))
       // Inline links and images "[t](u)", reference links "[t][r]" and definitions "[r]: u".
       .replace(/\](?=[(:[])/g, ']\u200B')
       // Autolinks "<https://…>", "<mailto:…>" and "<at>Name</at>" mentions.
@@ -104,7 +129,8 @@ export function renderButton(button: ReplyButton): CardElement {
     type: 'Action.Execute',
     title,
     verb: VERB_COMMAND,
-    data: { command: button.command },
+    // Data, not display, but a template engine would bind it all the same.
+    data: { command: escapeTemplate(button.command) },
     ...(style ? { style } : {}),
   };
   if (!button.confirm) return execute;
@@ -187,7 +213,7 @@ function attachmentImage(a: ReplyAttachment, type: string): CardElement | undefi
   // Base64 grows by a third: no need to encode what cannot fit.
   if (Math.ceil(a.content.length / 3) * 4 > CARD_BUDGET_BYTES) return undefined;
   const alt = a.altText ?? a.title ?? a.filename;
-  return { type: 'Image', url: `data:${type};base64,${a.content.toString('base64')}`, altText: escapeTemplate(truncate(alt, MAX_ROW_TEXT)), msTeams: { allowExpand: true } };
+  return { type: 'Image', url: `data:${type};base64,${a.content.toString('base64')}`, altText: plainProperty(truncate(alt, MAX_ROW_TEXT)), msTeams: { allowExpand: true } };
 }
 
 const IMAGE_TOO_LARGE = 'image too large to show in Teams';
@@ -223,7 +249,7 @@ function messageHead(reply: MessageReply, maxText: number): { card: AdaptiveCard
   }
   if (reply.buttons && reply.buttons.length > 0) card.actions = renderActions(reply.buttons);
   const fallback = reply.fallback ?? [reply.title, body].filter(Boolean).join(' — ');
-  if (fallback) card.fallbackText = escapeTemplate(truncate(fallback, 500));
+  if (fallback) card.fallbackText = plainProperty(truncate(fallback, 500));
   if (card.body.length === 0) card.body.push({ type: 'TextBlock', text: attention ? 'Something went wrong.' : 'Done.', wrap: true, ...color });
   return { card, slots };
 }
@@ -301,8 +327,9 @@ function renderInputs(field: FormField, value: FormValue | undefined, error: str
   const placeholder = field.placeholder ? { placeholder: text(field.placeholder, 100) } : {};
   const maxLength = field.maxLength ? { maxLength: field.maxLength } : {};
   const sv = stringValue(value);
-  const initial = sv !== undefined && sv !== '' ? { value: sv } : {};
-  const choices = (field.options ?? []).map((o) => ({ title: text(o.label, 100), value: o.value }));
+  // Input values and choice values come back on submission: escaped so, and unescaped by readCardValues.
+  const initial = sv !== undefined && sv !== '' ? { value: escapeTemplate(sv) } : {};
+  const choices = (field.options ?? []).map((o) => ({ title: text(o.label, 100), value: escapeTemplate(o.value) }));
   switch (field.type) {
     case 'text':
       return [{ type: 'Input.Text', ...base, ...placeholder, ...maxLength, ...initial }];
@@ -352,7 +379,7 @@ function renderInputs(field: FormField, value: FormValue | undefined, error: str
     }
     case 'user':
       // A people picker would hand back AAD ids; a handle goes through the same parser as typed commands.
-      return [{ type: 'Input.Text', ...base, placeholder: field.placeholder ?? '@handle', ...maxLength, ...initial }];
+      return [{ type: 'Input.Text', ...base, placeholder: text(field.placeholder ?? '@handle', 100), ...maxLength, ...initial }];
     case 'checkbox':
       return [
         {
@@ -394,7 +421,7 @@ export function renderFormCard(form: FormSpec, options: FormCardOptions = {}): A
     if (field.help) card.body.push({ type: 'TextBlock', text: text(field.help, MAX_ROW_TEXT), isSubtle: true, size: 'Small', wrap: true, spacing: 'None' });
     if (error) card.body.push({ type: 'TextBlock', text: text(error, MAX_ROW_TEXT), color: 'attention', size: 'Small', wrap: true, spacing: 'None' });
   }
-  const data = { command: form.command, ...(form.context !== undefined ? { context: form.context } : {}), types };
+  const data = { command: escapeTemplate(form.command), ...(form.context !== undefined ? { context: escapeTemplate(form.context) } : {}), types };
   const title = text(form.submitLabel, MAX_BUTTON_TITLE);
   card.actions = [
     options.submit === 'submit'
@@ -402,7 +429,7 @@ export function renderFormCard(form: FormSpec, options: FormCardOptions = {}): A
         { type: 'Action.Submit', title, style: 'positive', data: { ...data, verb: VERB_FORM } }
       : { type: 'Action.Execute', title, verb: VERB_FORM, style: 'positive', data },
   ];
-  card.fallbackText = escapeTemplate(truncate(form.title, 200));
+  card.fallbackText = plainProperty(truncate(form.title, 200));
   return card;
 }
 
@@ -414,9 +441,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function asString(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return unescapeTemplate(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return undefined;
+}
+
+/** A string of a submitted card's data (`command`, `context`) as it was before rendering. */
+export function readCardString(v: unknown): string | undefined {
+  return typeof v === 'string' ? unescapeTemplate(v) : undefined;
 }
 
 /**

@@ -3,7 +3,7 @@
 // memory as objects at once; each row comes out whole (a record) or not at all (its problems).
 import { Readable } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
-import { toCsv, type CsvCell } from '../report/csv';
+import { restoreCsvText, toCsv, type CsvCell } from '../report/csv';
 import { emptyPersonRecord, type PersonField, type PersonRecord } from './person-record';
 
 export type CsvEncoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'windows-1252';
@@ -326,14 +326,11 @@ async function* csvEvents(text: string, delimiter: string): AsyncGenerator<CsvEv
   }
 }
 
-/** The neutralisation toCsv applies to cells that look like formulas ("'=…"), undone. */
-const NEUTRALISED = /^'[=+\-@\t\r]/;
-
+/** A cell's value: trimmed, with the apostrophe toCsv puts before formula-like text ("'=…") taken off again. */
 function cellValue(raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  const v = raw.trim();
-  if (v === '') return null;
-  return NEUTRALISED.test(v) ? v.slice(1).trim() || null : v;
+  const v = restoreCsvText(raw.trim()).trim();
+  return v === '' ? null : v;
 }
 
 function splitNames(value: string): string[] {

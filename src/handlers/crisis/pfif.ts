@@ -2,13 +2,16 @@
 // Finder and other missing-person registries exchange. Reads PFIF 1.4 (and 1.1–1.3 leniently:
 // first_name, last_name, home_zip, other and found are read as their 1.4 names) and writes 1.4.
 //
-// Safety: a DOCTYPE or ENTITY declaration is refused before any parsing (no external entities,
-// no entity expansion bombs); fast-xml-parser runs with entity processing off, and the five XML
-// entities and character references are decoded here, once.
+// Safety (the file comes from outside): a DOCTYPE or any other markup declaration is refused
+// before any parsing, so there are no external entities (nothing is ever fetched or read), no
+// parameter entities and no expansion bombs; fast-xml-parser runs with entity processing off, and
+// the five XML entities and character references are decoded here, once, never recursively. Depth,
+// element count and namespace declarations are bounded so that a hostile file costs time and
+// memory in proportion to its size, within the import's 50 MB.
 //
 // No loss: elements PFIF does not define are kept in `extra` (and reported as warnings); a record
 // with a bad date or without its id is rejected whole (reported as an error), never half read.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser, XMLValidator, type X2jOptions } from 'fast-xml-parser';
 import { emptyPersonRecord, type PersonRecord, type PfifNote, type PfifPersonExtras } from './person-record';
 
 export const PFIF_NS = 'http://zesty.ca/pfif/1.4';
@@ -77,7 +80,15 @@ interface XmlElement {
 
 type FxpNode = Record<string, unknown>;
 
+/** PFIF nests four deep (feed, pfif, person, note, field); extensions get room, a nesting bomb does not. */
 const MAX_DEPTH = 64;
+/**
+ * Elements in one document: a person is about 25, a note 15, so this is room for 100,000 people with
+ * notes. Each element costs the parser about 350 bytes; 12 million bare `<a/>` in 50 MB would not fit in memory.
+ */
+export const MAX_PFIF_ELEMENTS = 4_000_000;
+/** Namespace declarations in one document: PFIF uses one or two, an Atom feed a few more. */
+const MAX_NAMESPACE_DECLARATIONS = 10_000;
 const ENTITY = /&(?:(lt|gt|amp|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));/g;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -95,7 +106,26 @@ function textOf(nodes: unknown): string {
   return nodes.map((n: FxpNode) => (typeof n['#text'] === 'string' ? n['#text'] : '')).join('');
 }
 
-function buildTree(nodes: FxpNode[], scope: ReadonlyMap<string, string>, depth: number): (XmlElement | string)[] {
+/**
+ * Namespace declarations in scope: each element that declares some gets its own small map, linked
+ * to its parent's. Copying the whole scope per element would be quadratic (thousands of
+ * declarations on the root, thousands of children each declaring one).
+ */
+interface Scope {
+  declared: ReadonlyMap<string, string>;
+  parent: Scope | null;
+}
+
+function lookup(scope: Scope | null, prefix: string): string | undefined {
+  // At most MAX_DEPTH links.
+  for (let s = scope; s !== null; s = s.parent) {
+    const ns = s.declared.get(prefix);
+    if (ns !== undefined) return ns;
+  }
+  return undefined;
+}
+
+function buildTree(nodes: FxpNode[], scope: Scope, depth: number): (XmlElement | string)[] {
   if (depth > MAX_DEPTH) throw new PfifError(`elements are nested more than ${MAX_DEPTH} deep`);
   const out: (XmlElement | string)[] = [];
   for (const node of nodes) {
@@ -110,18 +140,18 @@ function buildTree(nodes: FxpNode[], scope: ReadonlyMap<string, string>, depth: 
     const qname = Object.keys(node).find((k) => k !== ':@' && k !== '#comment');
     if (qname === undefined) continue;
     const attrs = (node[':@'] ?? {}) as Record<string, string>;
-    let inner = scope;
+    let declared: Map<string, string> | undefined;
     for (const [name, value] of Object.entries(attrs)) {
       if (name === 'xmlns' || name.startsWith('xmlns:')) {
-        if (inner === scope) inner = new Map(scope);
-        (inner as Map<string, string>).set(name === 'xmlns' ? '' : name.slice(6), decodeEntities(value));
+        (declared ??= new Map()).set(name === 'xmlns' ? '' : name.slice(6), decodeEntities(value));
       }
     }
+    const inner: Scope = declared ? { declared, parent: scope } : scope;
     const colon = qname.indexOf(':');
     const prefix = colon >= 0 ? qname.slice(0, colon) : '';
     const local = colon >= 0 ? qname.slice(colon + 1) : qname;
-    const ns = inner.get(prefix);
-    if (ns === undefined && prefix !== '') throw new PfifError(`the namespace prefix "${prefix}" of <${qname}> is not declared`);
+    const ns = lookup(inner, prefix);
+    if (ns === undefined && prefix !== '') throw new PfifError(`the namespace prefix "${prefix.slice(0, 40)}" of <${qname.slice(0, 80)}> is not declared`);
     out.push({ ns: ns === undefined || ns === '' ? null : ns, local, children: buildTree((node[qname] ?? []) as FxpNode[], inner, depth + 1) });
   }
   return out;
@@ -423,7 +453,67 @@ function hasPfifElement(el: XmlElement): boolean {
   return (el.ns !== null && PFIF_NAMESPACES.has(el.ns)) || elements(el).some(hasPfifElement);
 }
 
-const FORBIDDEN = /<!DOCTYPE|<!ENTITY/i;
+/**
+ * Markup declarations: a DTD (internal or external), general and parameter entities, and the
+ * declarations that only live in a DTD. Anywhere in the text, comments and CDATA included: PFIF
+ * never needs them, and a false alarm costs less than a parser that honours one.
+ */
+const FORBIDDEN = /<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
+
+/** Start tags in the text (not end tags, comments, CDATA, declarations or processing instructions): a cheap upper bound of the elements. */
+function countStartTags(xml: string, stopAfter: number): number {
+  let n = 0;
+  for (let i = xml.indexOf('<'); i >= 0 && n <= stopAfter; i = xml.indexOf('<', i + 1)) {
+    const c = xml.charCodeAt(i + 1);
+    // '/', '!', '?'
+    if (c !== 0x2f && c !== 0x21 && c !== 0x3f) n += 1;
+  }
+  return n;
+}
+
+/** Occurrences of "xmlns" in the text: an upper bound of the namespace declarations, counted before parsing. */
+function countXmlns(xml: string, stopAfter: number): number {
+  let n = 0;
+  for (let i = xml.indexOf('xmlns'); i >= 0 && n <= stopAfter; i = xml.indexOf('xmlns', i + 5)) n += 1;
+  return n;
+}
+
+/** A parser message, cut short: fast-xml-parser can put the whole stack of open tags in one. */
+function shortMessage(message: string): string {
+  const one = message.replace(/\s+/g, ' ').trim();
+  return one.length > 300 ? `${one.slice(0, 299)}…` : one;
+}
+
+/**
+ * fast-xml-parser, every option that matters for safety spelled out rather than left to defaults
+ * that have changed between versions.
+ */
+const PARSER_OPTIONS: X2jOptions = {
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  // Values stay text: "0012" is an id, not a number.
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  // No entity is expanded by the parser: not DTD ones (refused above anyway), not HTML ones
+  // ("&nbsp;" is not XML). decodeEntities reads the five XML ones and character references once.
+  processEntities: false,
+  htmlEntities: false,
+  // Attributes need values, as XML says.
+  allowBooleanAttributes: false,
+  // An element named like the parser's own keys (#text, #cdata) is refused. Names that would
+  // pollute prototypes (__proto__, constructor, prototype) are always refused by the parser.
+  strictReservedNames: true,
+  maxNestedTags: MAX_DEPTH,
+  cdataPropName: '#cdata',
+  commentPropName: '#comment',
+  ignoreDeclaration: true,
+  // Processing instructions (xml-stylesheet…) are dropped, never acted on.
+  ignorePiTags: true,
+  // Nothing is left unparsed inside a "stop node".
+  stopNodes: [],
+};
 
 /**
  * Persons and notes of a PFIF document (a `pfif` root, or PFIF records inside an Atom or RSS
@@ -442,29 +532,30 @@ export function parsePfif(input: string | Buffer): PfifParseResult {
     }
   }
   if (FORBIDDEN.test(xml)) throw new PfifError('the document has a DOCTYPE or ENTITY declaration, which PFIF never needs; refused for safety');
-  const parser = new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: false,
-    attributeNamePrefix: '',
-    parseTagValue: false,
-    parseAttributeValue: false,
-    trimValues: false,
-    processEntities: false,
-    htmlEntities: false,
-    cdataPropName: '#cdata',
-    commentPropName: '#comment',
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-  });
+  if (countStartTags(xml, MAX_PFIF_ELEMENTS) > MAX_PFIF_ELEMENTS) {
+    throw new PfifError(`the document has more than ${MAX_PFIF_ELEMENTS.toLocaleString('en')} elements; split it into smaller files`);
+  }
+  if (countXmlns(xml, MAX_NAMESPACE_DECLARATIONS) > MAX_NAMESPACE_DECLARATIONS) throw new PfifError(`the document declares more than ${MAX_NAMESPACE_DECLARATIONS} namespaces`);
+  const parser = new XMLParser(PARSER_OPTIONS);
   let parsed: FxpNode[];
   try {
-    const valid = XMLValidator.validate(xml);
-    if (valid !== true) throw new PfifError(`not well-formed XML (line ${valid.err.line}, column ${valid.err.col}): ${valid.err.msg}`);
+    const valid = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+    if (valid !== true) {
+      // The validator lists every open tag when the document ends early: say it in words.
+      const msg = /^Invalid '\[/.test(valid.err.msg) ? 'the document ends before all its elements are closed' : shortMessage(valid.err.msg);
+      throw new PfifError(`not well-formed XML (line ${valid.err.line}, column ${valid.err.col}): ${msg}`);
+    }
     parsed = parser.parse(xml) as FxpNode[];
   } catch (e) {
-    throw e instanceof PfifError ? e : new PfifError(`the XML could not be read: ${(e as Error).message}`);
+    if (e instanceof PfifError) throw e;
+    const message = (e as Error).message;
+    if (/^Maximum nested tags exceeded/.test(message)) throw new PfifError(`elements are nested more than ${MAX_DEPTH} deep`);
+    const reserved = /\[SECURITY\] Invalid name: "([^"]*)"/.exec(message);
+    if (reserved) throw new PfifError(`an element or attribute is named "${reserved[1]}", which is refused for safety`);
+    throw new PfifError(`the XML could not be read: ${shortMessage(message)}`);
   }
-  const roots = buildTree(parsed, new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]), 0).filter(
+  const scope: Scope = { declared: new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]), parent: null };
+  const roots = buildTree(parsed, scope, 0).filter(
     (n): n is XmlElement => typeof n !== 'string',
   );
   const root = roots[0];

@@ -10,6 +10,7 @@ import {
   splitText,
   type KnownBlock,
 } from '../../../src/bot/slack/render';
+import { slackMention } from '../../../src/bot/slack/trusted';
 
 type Json = Record<string, unknown>;
 const asJson = (b: KnownBlock): Json => b as unknown as Json;
@@ -121,10 +122,10 @@ describe('renderMessage', () => {
     expect(all).toContain('&amp;');
   });
 
-  it('renders canonical Slack mentions from the core as real mentions', () => {
-    const { blocks } = renderMessage(message({ text: 'Paged <@slack:T1:U42> and <@teams:abc>' }));
+  it('shows canonical mentions in the text as text (they come from input), and sealed mentions live', () => {
+    const { blocks } = renderMessage(message({ text: `Paged <@slack:T1:U42> and <@teams:abc>; on duty: ${slackMention('U7', 'Ana Lee')}` }));
     const t = (asJson(blocks[0] as KnownBlock).text as Json).text as string;
-    expect(t).toBe('Paged <@U42> and &lt;@teams:abc&gt;');
+    expect(t).toBe('Paged @U42 and &lt;@teams:abc&gt;; on duty: <@U7>');
   });
 
   it('marks failures visibly', () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   CARD_BUDGET_BYTES,
   escapeCardText,
+  readCardString,
   readCardValues,
   renderButton,
   renderFormCard,
@@ -120,8 +121,11 @@ describe('renderMessageCard', () => {
     expect(json).not.toContain('<https');
     // What people read is unchanged.
     expect(String(card.body[0]?.text).replace(ZWSP, '')).toBe(hostile);
-    // The command a button runs is data, not display: kept exactly.
-    expect(card.actions?.[0]?.data).toEqual({ command: '/duty help ${x}' });
+    // The command a button runs is data, not display, but a template engine would bind it too:
+    // escaped on the card, read back exactly.
+    const data = card.actions?.[0]?.data as { command: string };
+    expect(data.command).not.toContain('${');
+    expect(readCardString(data.command)).toBe('/duty help ${x}');
   });
 
   test('escapeCardText only ever inserts invisible breaks', () => {
