@@ -3,18 +3,23 @@
 import { closest, distance } from 'fastest-levenshtein';
 import type { LatePorts } from './ports';
 import type { z } from 'zod/v4';
-import { splitArgs, tokenize } from '../domain/args';
+import { splitArgs, tokenize, wellFormed } from '../domain/args';
 import type { CommandInvocation, Invocation } from '../domain/invocation';
 import type { Member } from '../domain/member';
 import { failure, type FormReply, type Reply } from '../domain/reply';
 import { describeAllowed, mayRun } from '../domain/roles';
 import { rolesLabel } from '../domain/member';
 import type { Logger } from '../logger';
+import { isDatabaseUnavailable } from '../store/availability';
 import type { Store } from '../store/store';
 import { CommandError, type AnyCommand, type CoreSettings, type RawArgs } from './command';
 import type { Dispatcher, Outbox, Preview } from './ports';
 
 export const MAX_COMMAND_LENGTH = 4000;
+
+/** The reply to any interaction while the database cannot be reached. */
+export const DB_UNAVAILABLE = 'DB_UNAVAILABLE';
+export const DB_UNAVAILABLE_MESSAGE = 'Duty Desk is temporarily unavailable: your request was not saved. Please try again in a minute.';
 
 export interface DispatcherDeps {
   store: Store;
@@ -147,10 +152,10 @@ function clean(args: RawArgs): RawArgs {
   const out: RawArgs = {};
   for (const [k, v] of Object.entries(args)) {
     if (typeof v === 'string') {
-      const t = v.trim();
+      const t = wellFormed(v).trim();
       if (t !== '') out[k] = t;
     } else if (Array.isArray(v)) {
-      const a = v.map((x) => x.trim()).filter((x) => x !== '');
+      const a = v.map((x) => wellFormed(x).trim()).filter((x) => x !== '');
       if (a.length) out[k] = a;
     } else if (v !== undefined) out[k] = v;
   }
@@ -222,7 +227,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (!c) return failure('UNKNOWN_FORM', 'That form belongs to a command that no longer exists; run the command again.');
       command = c;
       args = clean(inv.values);
-      context = inv.context;
+      context = inv.context === undefined ? undefined : wellFormed(inv.context);
     }
 
     const actor = await findActor(inv);
@@ -311,7 +316,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const reply = await run(inv, log);
         log.info(
           {
-            command: inv.kind === 'command' ? commandWords(inv) : inv.command,
+            command: inv.kind === 'command' ? commandWords(inv, commands) : inv.command,
             kind: inv.kind,
             ok: reply.kind === 'form' || reply.ok,
             code: reply.kind === 'message' ? reply.error?.code : 'FORM',
@@ -321,6 +326,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         );
         return reply;
       } catch (err) {
+        // The database is away (stopped, restarting, unreachable): nothing was saved, and trying
+        // again later will work; say so rather than "something went wrong".
+        if (isDatabaseUnavailable(err)) {
+          log.warn({ err, code: DB_UNAVAILABLE, ms: Date.now() - started }, 'database unavailable; the interaction was not saved');
+          return failure(DB_UNAVAILABLE, DB_UNAVAILABLE_MESSAGE);
+        }
         const ref = inv.requestId.slice(0, 8);
         log.error({ err, ref }, 'unexpected error while handling an interaction');
         return failure('INTERNAL', `Something went wrong (ref ${ref}). It has been logged; please try again or tell your admin.`);
@@ -329,13 +340,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   };
 }
 
-/** The command words only, for logs: arguments may carry personal data. */
-function commandWords(inv: CommandInvocation): string {
-  return inv.text
-    .trim()
-    .split(/\s+/)
-    .slice(0, 3)
-    .filter((w) => /^\/?[a-z-]+$/i.test(w))
-    .join(' ')
-    .slice(0, 40);
+/**
+ * The command's key only, for logs: any word after it may be personal data ("/person find <name>",
+ * a mistyped "/person fnd <name>"). An unknown command logs its first word if that starts a known
+ * command, else nothing of the text.
+ */
+function commandWords(inv: CommandInvocation, commands: readonly AnyCommand[]): string {
+  const r = resolveText(commands, inv.text);
+  if (r.ok) return r.command.key;
+  const first = (inv.text.trim().split(/\s+/)[0] ?? '').replace(/^\//, '').toLowerCase();
+  return commands.some((c) => c.key.split(' ')[0] === first) ? `${first} (not a command)` : '(not a command)';
 }

@@ -5,10 +5,19 @@
 // (retry) ; pending → cancelled. A running job whose lease ran out belonged to a worker that
 // died: ordinary kinds run again, at-most-once kinds (message sends) are marked failed because
 // nobody knows whether the message went out (GoAlert's rule: never page anyone twice).
+//
+// Lanes: jobs of a kind registered with `lane` (messages, keyed by their destination) start in
+// the order they were queued (job ids sort so), one at a time per lane within a process. A job of
+// a lane waiting for its retry (the platform is down or rate-limiting) holds the lane: later jobs
+// of the lane are put back, their attempt not counted, until it has gone or given up. The hold is
+// a Setting row ("job-lane:<lane>"), so every process honours it; what is not shared is the turn
+// taking, so two replicas may still start two jobs of one lane that fall due at the same instant.
+import crypto from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod/v4';
 import { Prisma, type Job } from '../generated/prisma-sqlite/client';
 import type { Logger } from '../logger';
+import { isDatabaseUnavailable } from '../store/availability';
 import type { Tx } from '../store/client';
 import { newId } from '../store/ids';
 import { dateOf, dateOrNull, immediateBatch, inList, PgBatch, type SqlBatch, type SqlValue } from '../store/sql';
@@ -84,6 +93,12 @@ export interface RegisterOptions {
    * worker died mid-run: the place to record "outcome unknown" where people will see it.
    */
   onLost?: (job: LostJob, tx: Tx) => Promise<void>;
+  /**
+   * The job's lane (e.g. "chat:member:<id>"), from its payload; undefined for none. Jobs of one
+   * lane, of any kind, are started in the order they were queued and never overtake one that
+   * waits for its retry. Keep it cheap: it runs for every claimed job of the kind.
+   */
+  lane?: (payload: unknown) => string | undefined;
 }
 
 export interface SchedulerOptions {
@@ -104,27 +119,106 @@ export interface SchedulerOptions {
 
 export const OUTCOME_UNKNOWN = 'outcome unknown; not resent';
 export const DEFAULT_MAX_ATTEMPTS = 8;
+/** Setting rows that hold a lane for the job waiting for its retry. */
+export const LANE_SETTING_PREFIX = 'job-lane:';
+/** How soon a job put back behind a lane's job that runs (or is due) elsewhere looks again. */
+export const LANE_RECHECK_MS = 250;
+/**
+ * Jobs of a lane due within this are counted as waiting ahead of a claimed one (those put back
+ * for order, or to look again, are due within it). A message due that soon and queued earlier may
+ * hold a later one back by as much.
+ */
+const LANE_ORDER_WINDOW_MS = 1_000;
+/** The longest pause between claims while the database is away. */
+const MAX_CLAIM_BACKOFF_MS = 5_000;
 
 interface Registration {
   handler: JobHandler;
   atMostOnce: boolean;
   maxAttempts: number;
   onLost?: (job: LostJob, tx: Tx) => Promise<void>;
+  lane?: (payload: unknown) => string | undefined;
 }
 
-type Finish = { status: 'done'; result?: unknown } | { status: 'pending'; dueAt: Date; error: string } | { status: 'failed'; error: string };
+/** `deferred`: back to pending, not run, its attempt not counted (it waits for its lane). */
+type Finish =
+  | { status: 'done'; result?: unknown }
+  | { status: 'pending'; dueAt: Date; error: string }
+  | { status: 'failed'; error: string }
+  | { status: 'deferred'; dueAt: Date };
+
+/** A claimed job's place in its lane. */
+interface LanePlan {
+  lane: string;
+  /** It holds the lane (it is the job the others wait for). */
+  holder: boolean;
+  /** Not to run now: put back until then. */
+  deferUntil?: Date;
+}
 
 interface Finishing {
   row: Job;
   f: Finish;
   effects?: Effects;
   reg?: Registration;
+  lane?: LanePlan;
   log: Logger;
   done: () => void;
 }
 
 /** Outcomes written per transaction, at most. */
 const FLUSH_BATCH = 200;
+
+// Job ids sort in the order they were made (UUID version 7: milliseconds, then a counter), so
+// that a lane's jobs can be taken in the order they were queued.
+let idMs = 0;
+let idSeq = 0;
+
+/** A UUIDv7 string, strictly increasing within this process. */
+export function jobId(): string {
+  // Random bits from a v4 UUID: node draws those from a cached pool, far cheaper than randomBytes.
+  const r = crypto.randomUUID();
+  const now = Date.now();
+  if (now > idMs) {
+    idMs = now;
+    // A random start leaves room for the counter and keeps processes apart.
+    idSeq = parseInt(r.slice(15, 18), 16) & 0x7ff;
+  } else if (++idSeq > 0xfff) {
+    // 4,096 in one millisecond: borrow the next one.
+    idMs++;
+    idSeq = 0;
+  }
+  const ms = idMs.toString(16).padStart(12, '0');
+  // r's last two groups keep their RFC 9562 variant bits.
+  return `${ms.slice(0, 8)}-${ms.slice(8)}-7${idSeq.toString(16).padStart(3, '0')}-${r.slice(19)}`;
+}
+
+interface LaneHold {
+  job: string;
+  until: string;
+}
+
+/** The Setting value of a lane's hold: it starts with the job's id, so that a DELETE can match on it. */
+function holdValue(jobId: string, until: Date): string {
+  return JSON.stringify({ job: jobId, until: until.toISOString() } satisfies LaneHold);
+}
+
+const holdSchema = z.object({ job: z.string(), until: z.string() });
+
+function parseHold(value: string): LaneHold | null {
+  try {
+    const r = holdSchema.safeParse(JSON.parse(value));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function later(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return a.getTime() >= b.getTime() ? a : b;
+}
 
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
@@ -197,6 +291,8 @@ export class Scheduler {
   /** Outcomes waiting to be written, and the loop writing them. */
   private finishing: Finishing[] = [];
   private flushing: Promise<void> | undefined;
+  /** Per lane, the end of the turn of the last job handed to it here: when the lane is free again. */
+  private readonly laneTails = new Map<string, Promise<Date | undefined>>();
 
   constructor(opts: SchedulerOptions) {
     this.store = opts.store;
@@ -222,6 +318,7 @@ export class Scheduler {
       atMostOnce: opts.atMostOnce ?? false,
       maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       ...(opts.onLost ? { onLost: opts.onLost } : {}),
+      ...(opts.lane ? { lane: opts.lane } : {}),
     });
   }
 
@@ -241,7 +338,7 @@ export class Scheduler {
     // the same as Prisma's own writes (ISO text on SQLite, UTC timestamp on PostgreSQL).
     const insert = (t: Tx): Promise<number> =>
       t.$executeRaw`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "attempts", "createdAt")
-        VALUES (${newId()}, ${spec.kind}, ${spec.key}, ${payload}, ${spec.dueAt}, 'pending', 0, ${createdAt})
+        VALUES (${jobId()}, ${spec.kind}, ${spec.key}, ${payload}, ${spec.dueAt}, 'pending', 0, ${createdAt})
         ON CONFLICT ("idempotencyKey") DO NOTHING`;
     const inserted = (tx ? await insert(tx) : await this.store.transaction(insert)) === 1;
     if (inserted) {
@@ -260,7 +357,7 @@ export class Scheduler {
     if (!specs.length) return;
     const createdAt = this.clock();
     for (const spec of specs) {
-      sql.insert(`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt")`, [newId(), spec.kind, spec.key, json(spec.payload), spec.dueAt, 'pending', createdAt], `ON CONFLICT ("idempotencyKey") DO NOTHING`);
+      sql.insert(`INSERT INTO "Job" ("id", "kind", "idempotencyKey", "payload", "dueAt", "status", "createdAt")`, [jobId(), spec.kind, spec.key, json(spec.payload), spec.dueAt, 'pending', createdAt], `ON CONFLICT ("idempotencyKey") DO NOTHING`);
     }
   }
 
@@ -277,7 +374,7 @@ export class Scheduler {
   /** One claim-and-run cycle at clock(): claims up to `batch` due jobs, runs them, returns how many ran. */
   async runDue(): Promise<number> {
     const jobs = await this.claim(this.batch);
-    await Promise.all(jobs.map((j) => this.execute(j)));
+    await Promise.all(await this.hand(jobs));
     return jobs.length;
   }
 
@@ -457,33 +554,192 @@ export class Scheduler {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Running
+  // Lanes
 
-  private async execute(row: Job): Promise<void> {
-    this.active.add(row.id);
+  /** The lane of a job of a kind registered with one; undefined for none (or an unreadable payload). */
+  private laneOf(kind: string, payload: string): string | undefined {
+    const lane = this.handlers.get(kind)?.lane;
+    if (!lane) return undefined;
     try {
-      await this.run(row);
-    } finally {
-      this.active.delete(row.id);
+      return lane(JSON.parse(payload) as unknown);
+    } catch {
+      return undefined;
     }
   }
 
-  private async run(row: Job): Promise<void> {
-    const log = this.log.child({ jobId: row.id, kind: row.kind, key: row.idempotencyKey, attempt: row.attempts });
+  /**
+   * Where each claimed job of a lane stands: free to run (in turn, behind the lane's earlier
+   * jobs here), or to be put back because the lane is held elsewhere, or because an earlier job
+   * of the lane waits unclaimed. Reads only when the claim holds laned jobs.
+   */
+  private async planLanes(jobs: Job[]): Promise<Map<string, LanePlan>> {
+    const plans = new Map<string, LanePlan>();
+    const laned: { row: Job; lane: string }[] = [];
+    for (const row of jobs) {
+      const lane = this.laneOf(row.kind, row.payload);
+      if (lane !== undefined) laned.push({ row, lane });
+    }
+    if (!laned.length) return plans;
+    const now = this.clock();
+    const recheck = new Date(now.getTime() + LANE_RECHECK_MS);
+    const claimed = new Set(jobs.map((j) => j.id));
+    const lanes = [...new Set(laned.map((l) => l.lane))];
+    const sql = this.store.sqlRead();
+
+    const holds = new Map<string, LaneHold & { value: string }>();
+    const rows = await sql.all<{ key: string; value: string }>(`SELECT "key", "value" FROM "Setting" WHERE "key" IN (${inList(lanes.length)})`, lanes.map((l) => LANE_SETTING_PREFIX + l));
+    for (const r of rows) {
+      const b = parseHold(r.value);
+      if (b) holds.set(r.key.slice(LANE_SETTING_PREFIX.length), { ...b, value: r.value });
+    }
+    // Holders neither claimed now nor running here: still waiting, running elsewhere, or gone?
+    const elsewhere = [...new Set([...holds.values()].map((b) => b.job).filter((id) => !claimed.has(id) && !this.active.has(id)))];
+    const holders = new Map<string, { status: string; dueAt: Date }>();
+    if (elsewhere.length) {
+      for (const r of await sql.all<{ id: string; status: string; dueAt: unknown }>(`SELECT "id", "status", "dueAt" FROM "Job" WHERE "id" IN (${inList(elsewhere.length)})`, elsewhere)) {
+        holders.set(String(r.id), { status: String(r.status), dueAt: dateOf(r.dueAt) });
+      }
+    }
+    // Earlier jobs of the same lanes that this claim did not take: due at the same instant but
+    // past its limit (ties come back in no particular order on PostgreSQL), or put back a moment
+    // ago to let an earlier one go first. Each lane's earliest of them goes before ours.
+    const kinds = [...this.handlers].filter(([, r]) => r.lane).map(([k]) => k);
+    const waiting = await sql.all<{ id: string; kind: string; payload: string; dueAt: unknown }>(
+      `SELECT "id", "kind", "payload", "dueAt" FROM "Job" WHERE "status" = 'pending' AND "dueAt" <= ? AND "kind" IN (${inList(kinds.length)})`,
+      [new Date(now.getTime() + LANE_ORDER_WINDOW_MS), ...kinds],
+    );
+    const earliest = new Map<string, { id: string; dueAt: Date }>();
+    const wanted = new Set(lanes);
+    for (const r of waiting) {
+      const id = String(r.id);
+      if (claimed.has(id)) continue;
+      const lane = this.laneOf(String(r.kind), String(r.payload));
+      if (lane === undefined || !wanted.has(lane)) continue;
+      const cur = earliest.get(lane);
+      if (cur === undefined || id < cur.id) earliest.set(lane, { id, dueAt: dateOf(r.dueAt) });
+    }
+
+    const stale: { lane: string; value: string }[] = [];
+    for (const { row, lane } of laned) {
+      const hold = holds.get(lane);
+      const plan: LanePlan = { lane, holder: hold?.job === row.id };
+      plans.set(row.id, plan);
+      const first = earliest.get(lane);
+      // (The holder goes first anyway: it was first when it was tried.)
+      if (first !== undefined && first.id < row.id && !plan.holder) {
+        // Just after it, so that claims (in due order) take it first.
+        plan.deferUntil = new Date(first.dueAt.getTime() + 1);
+        continue;
+      }
+      // No hold, our own, or its holder runs here (first in the lane's turn): go in turn.
+      if (!hold || plan.holder || claimed.has(hold.job) || this.active.has(hold.job)) continue;
+      const holder = holders.get(hold.job);
+      if (!holder || (holder.status !== 'pending' && holder.status !== 'running')) {
+        // Its job finished without releasing it (cancelled, lost with its worker): let go.
+        if (!stale.some((x) => x.lane === lane)) stale.push({ lane, value: hold.value });
+        continue;
+      }
+      // Waiting for its retry: until then. Due now or running elsewhere: look again shortly.
+      plan.deferUntil = holder.status === 'pending' && holder.dueAt.getTime() > now.getTime() ? holder.dueAt : recheck;
+    }
+    for (const x of stale) {
+      this.log.info({ lane: x.lane }, 'releasing a lane held by a job that no longer waits');
+      // Only that hold: a newer one may have taken its place meanwhile.
+      await this.writeNow(`DELETE FROM "Setting" WHERE "key" = ? AND "value" = ?`, [LANE_SETTING_PREFIX + x.lane, x.value]);
+    }
+    return plans;
+  }
+
+  /** One statement, committed at once (SQLite: on the write connection, in a transaction). */
+  private async writeNow(sql: string, params: SqlValue[]): Promise<void> {
+    if (this.store.provider === 'postgresql') await this.store.sqlAutocommit().run(sql, params);
+    else await this.store.transaction((tx) => this.store.sqlIn(tx).run(sql, params));
+  }
+
+  /**
+   * Starts claimed jobs; resolves, once each has its place in its lane, with one promise per job
+   * (settled when the job's outcome is written). Never rejects: the jobs are claimed, and must
+   * run or go back.
+   */
+  private async hand(jobs: Job[]): Promise<Promise<void>[]> {
+    let plans: Map<string, LanePlan>;
+    try {
+      plans = await this.planLanes(jobs);
+    } catch (err) {
+      this.log.warn({ err }, 'could not read the lanes of claimed jobs; putting them back');
+      plans = new Map();
+      const until = new Date(this.clock().getTime() + LANE_RECHECK_MS);
+      for (const row of jobs) {
+        const lane = this.laneOf(row.kind, row.payload);
+        if (lane !== undefined) plans.set(row.id, { lane, holder: false, deferUntil: until });
+      }
+    }
+    // Within a lane: its holder first, then in the order queued (job ids sort so).
+    const laned = jobs.filter((j) => plans.has(j.id));
+    const key = (j: Job): string => {
+      const p = plans.get(j.id) as LanePlan;
+      return `${p.lane}\u0000${p.holder ? 0 : 1}\u0000${j.id}`;
+    };
+    laned.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    return [...jobs.filter((j) => !plans.has(j.id)), ...laned].map((j) => this.execute(j, plans.get(j.id)));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Running
+
+  private async execute(row: Job, plan?: LanePlan): Promise<void> {
+    this.active.add(row.id);
+    // Take its turn in the lane now, before any await, so that turns follow the order given.
+    let before: Promise<Date | undefined> | undefined;
+    let endTurn: (heldUntil: Date | undefined) => void = () => undefined;
+    if (plan) {
+      before = this.laneTails.get(plan.lane);
+      const turn = new Promise<Date | undefined>((resolve) => (endTurn = resolve));
+      this.laneTails.set(plan.lane, turn);
+      void turn.then(() => {
+        if (this.laneTails.get(plan.lane) === turn) this.laneTails.delete(plan.lane);
+      });
+    }
+    let heldUntil: Date | undefined;
+    try {
+      // The lane's previous job here, if it ended waiting for a retry, holds this one back too.
+      const until = later(plan?.deferUntil, before ? await before : undefined);
+      if (until && plan) {
+        heldUntil = until;
+        const log = this.log.child({ jobId: row.id, kind: row.kind, key: row.idempotencyKey, lane: plan.lane });
+        log.debug({ until: until.toISOString() }, 'job put back: an earlier job of its lane goes first');
+        await this.finish(row, { status: 'deferred', dueAt: until }, log, undefined, undefined, plan);
+        return;
+      }
+      const f = await this.run(row, plan);
+      if (f.status === 'pending') heldUntil = f.dueAt;
+    } finally {
+      this.active.delete(row.id);
+      endTurn(heldUntil);
+    }
+  }
+
+  /** Runs the job and records its outcome; resolves with the outcome once written. */
+  private async run(row: Job, plan?: LanePlan): Promise<Finish> {
+    const log = this.log.child({ jobId: row.id, kind: row.kind, key: row.idempotencyKey, attempt: row.attempts, ...(plan ? { lane: plan.lane } : {}) });
+    const record = async (f: Finish, effects?: Effects, reg?: Registration): Promise<Finish> => {
+      await this.finish(row, f, log, effects, reg, plan);
+      return f;
+    };
     const reg = this.handlers.get(row.kind);
     if (!reg) {
       log.error('no handler registered for this job kind');
-      return this.finish(row, { status: 'failed', error: `no handler registered for job kind "${row.kind}"` }, log);
+      return record({ status: 'failed', error: `no handler registered for job kind "${row.kind}"` });
     }
     // Only reachable when workers keep dying on this job: don't let it take down the next one.
     if (row.attempts > reg.maxAttempts) {
-      return this.finish(row, { status: 'failed', error: `gave up after ${row.attempts - 1} attempts (its worker stopped each time)` }, log);
+      return record({ status: 'failed', error: `gave up after ${row.attempts - 1} attempts (its worker stopped each time)` });
     }
     let payload: unknown;
     try {
       payload = JSON.parse(row.payload) as unknown;
     } catch {
-      return this.finish(row, { status: 'failed', error: 'the payload is not valid JSON' }, log);
+      return record({ status: 'failed', error: 'the payload is not valid JSON' });
     }
     const job: ClaimedJob = { id: row.id, kind: row.kind, key: row.idempotencyKey, payload, dueAt: row.dueAt, attempts: row.attempts };
     // Keep the lease while the handler runs, so a slow handler is not taken for a dead one.
@@ -505,7 +761,7 @@ export class Scheduler {
     } finally {
       clearInterval(renewal);
     }
-    return this.finish(row, this.toFinish(outcome, row, reg, log), log, outcome.effects, reg);
+    return record(this.toFinish(outcome, row, reg, log), outcome.effects, reg);
   }
 
   private toFinish(outcome: JobOutcome, row: Job, reg: Registration, log: Logger): Finish {
@@ -533,9 +789,9 @@ export class Scheduler {
    * Records the outcome (and its effects), fenced: only if this worker still holds this claim.
    * Outcomes finishing together are written in one transaction; resolves once written.
    */
-  private finish(row: Job, f: Finish, log: Logger, effects?: Effects, reg?: Registration): Promise<void> {
+  private finish(row: Job, f: Finish, log: Logger, effects?: Effects, reg?: Registration, lane?: LanePlan): Promise<void> {
     return new Promise((done) => {
-      this.finishing.push({ row, f, log, done, ...(effects ? { effects } : {}), ...(reg ? { reg } : {}) });
+      this.finishing.push({ row, f, log, done, ...(effects ? { effects } : {}), ...(reg ? { reg } : {}), ...(lane ? { lane } : {}) });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -546,11 +802,13 @@ export class Scheduler {
       await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.finishing.length) {
         const items = this.finishing.splice(0, FLUSH_BATCH);
-        try {
-          await this.write(items, true);
-        } catch (err) {
+        let failed = await this.attempt(() => this.write(items, true));
+        // The database is away: keep the outcomes (a message sent, or known not sent) until it is
+        // back, rather than lose them and leave the jobs to be found "lost" when their leases end.
+        if (failed !== undefined && isDatabaseUnavailable(failed.err)) failed = await this.whileUnavailable(() => this.write(items, true), failed.err, items.length);
+        if (failed !== undefined) {
           // One bad effect must not cost the others their outcome: write them one by one.
-          this.log.warn({ err, count: items.length }, 'writing a batch of job outcomes failed; writing them one by one');
+          this.log.warn({ err: failed.err, count: items.length }, 'writing a batch of job outcomes failed; writing them one by one');
           for (const item of items) await this.writeAlone(item);
         }
         for (const item of items) item.done();
@@ -563,6 +821,35 @@ export class Scheduler {
     }
   }
 
+  private async attempt(fn: () => Promise<void>): Promise<{ err: unknown } | undefined> {
+    try {
+      await fn();
+      return undefined;
+    } catch (err) {
+      return { err };
+    }
+  }
+
+  /**
+   * Tries `fn` again, backing off, while the database is unavailable: for at most 80% of a lease
+   * (after that the claim is moot), and not past stop(). Undefined once it worked.
+   */
+  private async whileUnavailable(fn: () => Promise<void>, err: unknown, count: number): Promise<{ err: unknown } | undefined> {
+    const deadline = Date.now() + Math.floor(this.leaseMs * 0.8);
+    this.log.warn({ err, count }, 'cannot record job outcomes: the database is unavailable; holding them until it is back');
+    for (let n = 0; Date.now() < deadline && !this.stopping; n++) {
+      await sleep(Math.min(MAX_CLAIM_BACKOFF_MS, 100 * 2 ** Math.min(n, 6), Math.max(0, deadline - Date.now())));
+      const failed = await this.attempt(fn);
+      if (failed === undefined) {
+        this.log.info({ count }, 'job outcomes recorded after the database came back');
+        return undefined;
+      }
+      if (!isDatabaseUnavailable(failed.err)) return failed;
+      err = failed.err;
+    }
+    return { err };
+  }
+
   /** The outcome's statement, fenced on this worker's claim; it returns the job's id when it applied. */
   private outcomeStatement(item: Finishing, now: Date): { sql: string; params: SqlValue[] } {
     const f = item.f;
@@ -571,7 +858,10 @@ export class Scheduler {
         ? { sql: `"status" = 'done', "finishedAt" = ?, "lockedUntil" = NULL, "result" = ?`, params: [now, f.result === undefined ? null : json(f.result)] }
         : f.status === 'pending'
           ? { sql: `"status" = 'pending', "dueAt" = ?, "lockedUntil" = NULL, "lockedBy" = NULL, "lastError" = ?`, params: [f.dueAt, f.error] }
-          : { sql: `"status" = 'failed', "finishedAt" = ?, "lockedUntil" = NULL, "lastError" = ?`, params: [now, f.error] };
+          : f.status === 'deferred'
+            ? // Not run: the claim's attempt is given back.
+              { sql: `"status" = 'pending', "dueAt" = ?, "lockedUntil" = NULL, "lockedBy" = NULL, "attempts" = "attempts" - 1`, params: [f.dueAt] }
+            : { sql: `"status" = 'failed', "finishedAt" = ?, "lockedUntil" = NULL, "lastError" = ?`, params: [now, f.error] };
     return {
       sql: `UPDATE "Job" SET ${set.sql} WHERE "id" = ? AND "status" = 'running' AND "lockedBy" = ? AND "attempts" = ? RETURNING "id"`,
       params: [...set.params, item.row.id, this.workerId, item.row.attempts],
@@ -595,6 +885,7 @@ export class Scheduler {
         params: [now, this.workerId, ...chunk.map((c) => c.row.id)],
       });
     }
+    statements.push(...this.laneStatements(items, now));
     let written: Set<string>;
     if (this.store.provider === 'postgresql') {
       // One round trip for the lot: effects and outcomes as one multi-statement transaction.
@@ -618,6 +909,27 @@ export class Scheduler {
     for (const i of items) if (!written.has(i.row.id)) i.log.warn({ outcome: i.f.status }, 'the claim was lost before the job finished (lease ran out); outcome not recorded');
   }
 
+  /**
+   * A laned job waiting for its retry holds its lane (until its retry); one that held it and is
+   * finished lets go. A job that never retried never held it: nothing to write for it.
+   */
+  private laneStatements(items: Finishing[], now: Date): { sql: string; params: SqlValue[] }[] {
+    const out: { sql: string; params: SqlValue[] }[] = [];
+    for (const i of items) {
+      if (!i.lane) continue;
+      const key = LANE_SETTING_PREFIX + i.lane.lane;
+      if (i.f.status === 'pending') {
+        out.push({
+          sql: `INSERT INTO "Setting" ("key", "value", "updatedAt") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"`,
+          params: [key, holdValue(i.row.id, i.f.dueAt), now],
+        });
+      } else if ((i.f.status === 'done' || i.f.status === 'failed') && (i.lane.holder || i.row.attempts > 1)) {
+        out.push({ sql: `DELETE FROM "Setting" WHERE "key" = ? AND "value" LIKE ?`, params: [key, `{"job":"${i.row.id}",%`] });
+      }
+    }
+    return out;
+  }
+
   private async writeAlone(item: Finishing): Promise<void> {
     try {
       await this.write([item], true);
@@ -626,7 +938,7 @@ export class Scheduler {
       item.log.error({ err }, 'recording the effects of a job failed');
       // Without its effects: a job that may run again is retried (its effects with it); an
       // at-most-once job keeps its outcome, since its message went out (or may have).
-      if (item.f.status !== 'failed' && !item.reg?.atMostOnce) {
+      if ((item.f.status === 'done' || item.f.status === 'pending') && !item.reg?.atMostOnce) {
         item.f = { status: 'pending', dueAt: new Date(this.clock().getTime() + backoffMs(item.row.attempts)), error: `recording its effects failed: ${errorText(err)}` };
       }
     }
@@ -702,14 +1014,17 @@ export class Scheduler {
       if (free > 0) {
         try {
           const jobs = await this.claim(free);
+          if (failures) this.log.info({ failures }, 'claiming due jobs works again');
           failures = 0;
-          for (const j of jobs) this.track(this.execute(j));
+          for (const p of await this.hand(jobs)) this.track(p);
           again = jobs.length === free;
         } catch (err) {
-          // The database is away: poll less often until it is back, rather than log twice a second.
+          // The database is away: poll less often until it is back (a few seconds at most, so
+          // that due pages go soon after), rather than log twice a second.
           failures++;
-          wait = Math.min(this.pollMs * 2 ** Math.min(failures - 1, 10), 30_000);
-          this.log.error({ err, retryInMs: wait }, 'claiming due jobs failed');
+          wait = Math.max(this.pollMs, Math.min(this.pollMs * 2 ** Math.min(failures - 1, 10), MAX_CLAIM_BACKOFF_MS));
+          if (isDatabaseUnavailable(err)) this.log.warn({ err, failures, retryInMs: wait }, 'claiming due jobs failed: the database is unavailable');
+          else this.log.error({ err, failures, retryInMs: wait }, 'claiming due jobs failed');
         }
       }
       // Full: wait for a slot (track() wakes us), or the poll interval.

@@ -1,4 +1,5 @@
-// The `deliver` job: one outbound message, sent at most once.
+// The `deliver` job: one outbound message, sent at most once; messages to one destination go in
+// the order they were queued, also across an outage of the platform (the scheduler's lanes).
 import { z } from 'zod/v4';
 import type { MessageReply } from '../domain/reply';
 import { backoffMs } from '../jobs/backoff';
@@ -7,6 +8,12 @@ import type { Tx } from '../store/client';
 import type { Destination, DeliveryResult, Notifier } from './types';
 
 export const DELIVER_KIND = 'deliver';
+/**
+ * Tries of one message, by default. A retry is only asked for when the message certainly did not
+ * go (refused connection, 5xx, 429), and the backoff grows to 5 minutes: about an hour of outage
+ * is waited out, while a message that keeps failing holds up its destination no longer than that.
+ */
+export const DELIVER_MAX_ATTEMPTS = 20;
 
 const destinationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('member'), memberId: z.string().min(1) }),
@@ -38,6 +45,22 @@ const messageReplySchema = z.object({
 export const deliverPayloadSchema = z.object({ to: destinationSchema, reply: messageReplySchema });
 export type DeliverPayload = { to: Destination; reply: MessageReply };
 
+/**
+ * The lane of messages to a destination: a member (whichever platform reaches them) or a channel
+ * (its threads included, so that a thread's replies keep their order too).
+ */
+export function destinationLane(to: Destination): string {
+  return to.kind === 'member' ? `chat:member:${to.memberId}` : `chat:channel:${to.channel}`;
+}
+
+const lanePayloadSchema = z.object({ to: destinationSchema });
+
+/** The lane of a `deliver` job, from its payload; undefined when the payload names no destination. */
+export function deliveryLane(payload: unknown): string | undefined {
+  const p = lanePayloadSchema.safeParse(payload);
+  return p.success ? destinationLane(p.data.to) : undefined;
+}
+
 /** What a delivery's result means for its job. The job's result keeps the chat copy, to update it later. */
 export function deliveryOutcome(r: DeliveryResult, attempt: number): JobOutcome {
   if (r.ok) {
@@ -48,7 +71,11 @@ export function deliveryOutcome(r: DeliveryResult, attempt: number): JobOutcome 
   return { status: 'failed', error: r.error };
 }
 
-/** Registers the `deliver` kind: at most once, because a send whose outcome is unknown is not repeated. */
+/**
+ * Registers the `deliver` kind: at most once, because a send whose outcome is unknown is not
+ * repeated; in its destination's lane, so that a message never overtakes an earlier one to the
+ * same member or channel that waits for its retry (Slack or Teams down, or rate-limiting).
+ */
 export function registerDelivery(scheduler: Scheduler, notifier: Notifier, opts: { maxAttempts?: number } = {}): void {
   scheduler.register(
     DELIVER_KIND,
@@ -57,7 +84,7 @@ export function registerDelivery(scheduler: Scheduler, notifier: Notifier, opts:
       if (!parsed.success) return { status: 'failed', error: `invalid deliver payload: ${z.prettifyError(parsed.error)}` };
       return deliveryOutcome(await notifier.send(parsed.data.to, parsed.data.reply), job.attempts);
     },
-    { atMostOnce: true, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) },
+    { atMostOnce: true, lane: deliveryLane, maxAttempts: opts.maxAttempts ?? DELIVER_MAX_ATTEMPTS },
   );
 }
 

@@ -7,6 +7,7 @@ import { PrismaClient as SqliteClient } from '../generated/prisma-sqlite/client'
 import { PrismaClient as PostgresClient } from '../generated/prisma-postgresql/client';
 import { providerOf, type Provider } from './migrate';
 import { sqlitePath } from './paths';
+import { boundedConnectClient } from './availability';
 
 /**
  * Both generated clients have the same models; we type against the SQLite one and keep to the
@@ -57,7 +58,8 @@ class CapturingSqlite extends PrismaBetterSQLite3 {
 export function createPrisma(url: string): Clients {
   if (providerOf(url) === 'postgresql') {
     // Same datamodel, other provider: the shapes match (see prisma/schema.prisma).
-    const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
+    // A bounded connect: with the database away, requests fail instead of hanging.
+    const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url, Client: boundedConnectClient(url) }) }) as unknown as Db;
     return { provider: 'postgresql', read: client, write: client };
   }
   const file = sqlitePath(url);

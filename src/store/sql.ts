@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Tx } from './client';
+import { boundedConnectClient } from './availability';
 
 export type SqlValue = string | number | bigint | boolean | null | Date;
 
@@ -135,7 +136,7 @@ const pgTypes = {
 
 /** Our own small pool for the hot paths: node-pg costs a fraction of a Prisma call. */
 export function pgPool(url: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: url, max, types: pgTypes as pg.CustomTypesConfig });
+  return new pg.Pool({ connectionString: url, max, Client: boundedConnectClient(url), types: pgTypes as pg.CustomTypesConfig });
 }
 
 export function pgRunner(client: pg.Pool | pg.PoolClient): SqlRunner {

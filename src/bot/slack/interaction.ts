@@ -58,6 +58,8 @@ export function fromSlackText(text: string, teamId: string): string {
 /** Keeps the member's DM reachable for proactive messages; never fails the interaction. */
 export async function rememberMember(deps: SlackDeps, ix: Interaction): Promise<void> {
   try {
+    // Someone who is not (yet) a member gets the core's polite refusal and leaves no row behind.
+    if (deps.members && !(await deps.members.byIdentity('slack', ix.caller.externalId))) return;
     await deps.conversations.remember('slack', `member:${ix.user.teamId}:${ix.user.userId}`, {
       userId: ix.user.userId,
       teamId: ix.user.teamId,
