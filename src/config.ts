@@ -2,6 +2,7 @@
 import { z } from 'zod/v4';
 import { parseIdentitySpec } from './domain/member';
 import { canonicalTimeZone, isValidTimeZone } from './domain/time';
+import { parseDataKey } from './store/field-crypto';
 
 const optionalString = z
   .string()
@@ -36,6 +37,19 @@ export const configSchema = z.object({
     error: 'expected an app-level token starting with xapp-',
   }),
   SLACK_API_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { error: 'expected a URL' }),
+  // Empty: only the workspace (or, for an org-wide install, the organisation) the bot token belongs to.
+  SLACK_TEAM_IDS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .refine((list) => list.every((x) => /^[TE][A-Z0-9]+$/.test(x)), {
+      error: 'expected comma-separated Slack workspace ids (T…) or Enterprise Grid organisation ids (E…)',
+    }),
   TEAMS_APP_ID: optionalString,
   TEAMS_APP_PASSWORD: optionalString,
   TEAMS_TENANT_ID: optionalString,
@@ -67,6 +81,26 @@ export const configSchema = z.object({
   SMS_FROM: optionalString,
   SMS_AUTH_TOKEN: optionalString,
   PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { error: 'expected a URL' }),
+  // "<keyId>:<base64 of 32 bytes>" (or the base64 alone, key id k1); kept as text, parsed by the store.
+  DATA_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || typeof parseDataKey(v) !== 'string', {
+    error: (i) => (typeof i.input === 'string' ? String(parseDataKey(i.input)) : 'expected <keyId>:<base64 of 32 random bytes>'),
+  }),
+  // Keys still readable during a rotation (comma-separated, same form).
+  DATA_ENCRYPTION_OLD_KEYS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .refine((list) => list.every((x) => typeof parseDataKey(x) !== 'string'), {
+      error: 'expected comma-separated <keyId>:<base64 of 32 random bytes> keys',
+    }),
+  // Keys the audit chain's hashes (HMAC-SHA-256): a database writer without it cannot rewrite the chain.
+  AUDIT_CHAIN_KEY: optionalString,
+  NODE_ENV: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -90,12 +124,28 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     if (Boolean(c.TEAMS_APP_ID) !== Boolean(c.TEAMS_APP_PASSWORD)) {
       return { ok: false, error: `${c.TEAMS_APP_ID ? 'TEAMS_APP_PASSWORD' : 'TEAMS_APP_ID'}: TEAMS_APP_ID and TEAMS_APP_PASSWORD go together` };
     }
+    const keyProblem = dataKeyProblem(c);
+    if (keyProblem) return { ok: false, error: keyProblem };
     if (c.SMS_WEBHOOK_URL && !c.SMS_FROM) return { ok: false, error: 'SMS_FROM: required with SMS_WEBHOOK_URL (the number or sender id pages come from)' };
     return { ok: true, config: c };
   }
   const issue = r.error.issues[0];
   const name = issue?.path.join('.') ?? 'environment';
   return { ok: false, error: `${name}: ${issue?.message ?? 'invalid'}` };
+}
+
+/** Production never stores personal data in clear; key ids must tell the keys apart. */
+function dataKeyProblem(c: Config): string | null {
+  if (c.NODE_ENV === 'production' && !c.DATA_ENCRYPTION_KEY) {
+    return 'DATA_ENCRYPTION_KEY: required when NODE_ENV=production (personal data is encrypted at rest); generate one with: echo "k1:$(openssl rand -base64 32)"';
+  }
+  const ids = [c.DATA_ENCRYPTION_KEY, ...c.DATA_ENCRYPTION_OLD_KEYS].flatMap((spec) => {
+    const k = spec === undefined ? spec : parseDataKey(spec);
+    return k === undefined || typeof k === 'string' ? [] : [k.id];
+  });
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice) return `DATA_ENCRYPTION_OLD_KEYS: key id ${twice} is used twice; give each key its own id (<keyId>:<base64>)`;
+  return null;
 }
 
 export function slackEnabled(c: Config): boolean {

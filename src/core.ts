@@ -11,6 +11,7 @@ import type { CoreSettings } from './handlers/command';
 import type { ConversationStore, Dispatcher, LatePorts, Outbox } from './handlers/ports';
 import type { Logger } from './logger';
 import { migrate } from './store/migrate';
+import { cipherFromSettings } from './store/field-crypto';
 import { Store } from './store/store';
 
 export interface Core {
@@ -35,7 +36,7 @@ export interface CoreOptions {
 export async function startCore(config: Config, logger: Logger, opts: CoreOptions = {}): Promise<Core> {
   const { applied } = await migrate(config.DATABASE_URL);
   if (applied.length) logger.info({ applied }, 'database migrations applied');
-  const store = Store.open(config.DATABASE_URL);
+  const store = Store.open(config.DATABASE_URL, { cipher: cipherFromSettings(config, (msg) => logger.warn(msg)), ...(config.AUDIT_CHAIN_KEY ? { auditChainKey: config.AUDIT_CHAIN_KEY } : {}) });
   await ensureBootstrapAdmins(store, config.BOOTSTRAP_ADMINS, logger);
   await ensureDefaultPolicies(store, logger);
   const clock = opts.clock ?? (() => new Date());

@@ -20,6 +20,7 @@ import { registerImportJobs } from './handlers/crisis/import.service';
 import { registerCrisisChannelJob } from './handlers/crisis/crisis-channel.job';
 import { registerSitrepJobs } from './handlers/sitrep/sitrep.jobs';
 import { registerRoundupJob } from './handlers/duty/roundup.job';
+import { registerRetentionJob } from './handlers/duty/retention.job';
 
 export interface RunningServer {
   url: string;
@@ -34,6 +35,8 @@ export interface ServerOptions {
   clock?: () => Date;
   /** Scheduler tuning (tests and benchmarks): poll interval and lease. */
   scheduler?: { pollMs?: number; leaseMs?: number };
+  /** Tests: where Teams tokens' signing keys are published (a loopback OpenID endpoint). */
+  teamsOpenIdMetadataUrl?: string;
 }
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -73,9 +76,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const deps = { config, dispatcher: core.dispatcher, logger, conversations: core.conversations };
   let slack: SlackRuntime | undefined;
   if (slackEnabled(config)) {
-    slack = createSlack(deps, { app });
+    slack = createSlack({ ...deps, members: core.store.members }, { app });
   }
-  const teams = createTeams(deps);
+  const teams = createTeams({ ...deps, ...(opts.teamsOpenIdMetadataUrl ? { openIdMetadataUrl: opts.teamsOpenIdMetadataUrl } : {}) });
   app.post('/api/messages', (req, res) => {
     teams.handle(req, res).catch((err: unknown) => {
       logger.error({ err }, 'teams: unhandled error');
@@ -116,6 +119,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const roundup = registerRoundupJob(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone, chat });
   // A day's roundup job lost to a failure must not end the series: re-plan at every start.
   await roundup.ensurePlanned(core.scheduler.now().getTime());
+  await registerRetentionJob(core.scheduler, { store: core.store, outbox: core.outbox, logger, missionTimeZone: core.settings.missionTimeZone }).ensurePlanned(core.scheduler.now().getTime());
   const anonymousTeams = config.TEAMS_ANONYMOUS && !config.TEAMS_APP_ID;
   let server: http.Server;
   try {

@@ -10,7 +10,18 @@ export type TokenizeResult = { ok: true; tokens: string[] } | { ok: false; error
 
 const OPEN_TO_CLOSE: Record<string, string> = { '"': '"', "'": "'", '“': '”', '”': '”', '‘': '’' };
 
-export function tokenize(text: string): TokenizeResult {
+// An unpaired UTF-16 surrogate (a forged payload's "\ud800") cannot be encoded as UTF-8, and
+// PostgreSQL text cannot hold NUL: either makes the database driver throw.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must go
+const UNSTORABLE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\u0000/g;
+
+/** The text with anything no database can store replaced by U+FFFD. */
+export function wellFormed(text: string): string {
+  return text.replace(UNSTORABLE, '\ufffd');
+}
+
+export function tokenize(raw: string): TokenizeResult {
+  const text = wellFormed(raw);
   const tokens: string[] = [];
   let cur = '';
   let inToken = false;

@@ -63,6 +63,8 @@ const HOUR = 60 * MINUTE;
 export const DEFAULT_STEP_DELAY_MS = 5 * MINUTE;
 export const MAX_STEP_DELAY_MS = 24 * HOUR;
 export const MAX_STEPS = 20;
+/** Steps as typed: as long as a whole command may be. */
+export const MAX_STEPS_TEXT = 4000;
 export const MAX_TARGETS_PER_STEP = 10;
 export const MAX_REPEAT = 9;
 export const MAX_CONTACT_DELAY_MS = 24 * HOUR;
@@ -276,6 +278,8 @@ export type StepsResult = { ok: true; steps: DraftStep[] } | { ok: false; error:
  * primary. Every error is reported, one sentence per step.
  */
 export function parseSteps(text: string): StepsResult {
+  // A form submission has no length limit of its own, and finding each step's delay costs more than linear time.
+  if (text.length > MAX_STEPS_TEXT) return { ok: false, error: `Steps are at most ${MAX_STEPS_TEXT} characters; these are ${text.length}.` };
   const segments = text
     .split(/[;\n]/)
     .map((s) => s.trim().replace(/\s+/g, ' '))
@@ -298,7 +302,8 @@ function parseStep(seg: string): { ok: true; step: DraftStep } | { ok: false; er
   // The delay is the longest run of trailing words that reads as a duration.
   let split = -1;
   for (let i = 1; i < words.length; i++) {
-    if (LOOKS_LIKE_DURATION.test(words.slice(i).join(' '))) {
+    // A delay starts with a digit: skip the join for every other word (long hostile text).
+    if (/^\d/.test(words[i] as string) && LOOKS_LIKE_DURATION.test(words.slice(i).join(' '))) {
       split = i;
       break;
     }

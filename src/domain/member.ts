@@ -22,7 +22,7 @@ export interface Member {
 }
 
 export const handleSchema = z
-  .string()
+  .string({ error: 'a handle, e.g. @alee' })
   .trim()
   .transform((s) => s.replace(/^@/, '').toLowerCase())
   .pipe(
@@ -70,7 +70,7 @@ export function parseMemberRef(token: string): MemberRef | null {
 }
 
 export const memberRefSchema = z
-  .string()
+  .string({ error: 'name a member as @handle' })
   .trim()
   .min(1, { error: 'name a member as @handle' })
   .transform((s, ctx) => {

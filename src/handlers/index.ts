@@ -10,6 +10,8 @@ import { memberListCommand } from './duty/member-list.command';
 import { memberRemoveCommand, memberRestoreCommand } from './duty/member-remove.command';
 import { roleGrantCommand, roleListCommand, roleRevokeCommand } from './duty/role.commands';
 import { roundupCommands } from './duty/roundup.commands';
+import { retentionCommands } from './duty/retention.commands';
+import { exportPersonCommand } from './duty/export-person.command';
 import { contactAddCommand, contactEditCommand, contactListCommand, contactRemoveCommand, contactVerifyCommand } from './page/contact.commands';
 import { policyEditCommand, policyListCommand, policyNewCommand, policyRemoveCommand, policyShowCommand } from './page/policy.commands';
 import { pageCommands } from './page/page.commands';
@@ -49,6 +51,8 @@ export const commands: readonly AnyCommand[] = [
   roleListCommand,
   auditCommand,
   ...roundupCommands,
+  ...retentionCommands,
+  exportPersonCommand,
   nowCommand,
   atCommand,
   nextCommand,

@@ -5,7 +5,9 @@ import type express from 'express';
 import { Application, TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
 import {
   ActivityTypes,
+  CallerIdConstants,
   CardFactory,
+  ConfigurationBotFrameworkAuthentication,
   TurnContext,
   type Activity,
   type ConfigurationBotFrameworkAuthenticationOptions,
@@ -19,7 +21,7 @@ import { failure, type FormSpec, type MessageReply, type Reply } from '../../dom
 import { formatInZone } from '../../domain/time';
 import type { ConversationStore, Dispatcher } from '../../handlers/ports';
 import type { Logger } from '../../logger';
-import { CARD_CONTENT_TYPE, readCardValues, renderFormCard, renderMessageCard, truncate, VERB_COMMAND, VERB_FORM, type AdaptiveCard } from './render';
+import { CARD_CONTENT_TYPE, readCardString, readCardValues, renderFormCard, renderMessageCard, truncate, VERB_COMMAND, VERB_FORM, type AdaptiveCard } from './render';
 import { downloadFiles, fileOffers, hasFiles, DOWNLOAD_TIMEOUT_MS } from './files';
 import { messageText, normalizeUserId, stripHtml, toCommandText } from './text';
 
@@ -40,6 +42,11 @@ export interface TeamsDeps {
   messageDeadlineMs?: number;
   /** Each file sent in a 1:1 chat must be downloaded within this. Default 30000. */
   fileDownloadTimeoutMs?: number;
+  /**
+   * Where the signing keys of Bot Framework tokens are published; default Microsoft's. Tests serve
+   * their own keys on loopback. Not a setting: whoever chooses it chooses who may call the bot.
+   */
+  openIdMetadataUrl?: string;
 }
 
 export interface TeamsRuntime {
@@ -52,7 +59,17 @@ export interface TeamsRuntime {
   botAppId: string;
 }
 
+/** Activities are a few KB (a card submission with every field filled in, tens of KB). */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** botbuilder's AuthenticationConstants for the public cloud, needed in full once one of them is overridden. */
+const PUBLIC_CLOUD = {
+  ValidateAuthority: true,
+  ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+  ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+  ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+  OAuthUrl: 'https://api.botframework.com',
+  CallerId: CallerIdConstants.PublicAzureChannel,
+};
 const REQUEST_ID = Symbol('dutyDesk.requestId');
 const TURN_LOG = Symbol('dutyDesk.log');
 
@@ -71,6 +88,15 @@ export function tenantOf(activity: unknown): string | undefined {
   const channelData = isRecord(activity.channelData) ? activity.channelData : undefined;
   const tenant = channelData && isRecord(channelData.tenant) ? channelData.tenant : undefined;
   return str(conversation?.tenantId) ?? str(tenant?.id);
+}
+
+/** The peer's address; the socket is gone once the client has hung up. */
+function remoteAddress(req: express.Request): string | undefined {
+  return (req.socket as express.Request['socket'] | null)?.remoteAddress;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 }
 
 export function isConversationReference(v: unknown): v is Partial<ConversationReference> {
@@ -170,20 +196,37 @@ export function activityFor(reply: Reply): Partial<Activity> {
   return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)], ...(summary ? { summary } : {}) };
 }
 
-async function readJsonBody(req: express.Request): Promise<{ ok: true; value: unknown } | { ok: false; status: number; error: string }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) return { ok: false, status: 413, error: 'body_too_large' };
-    chunks.push(buf);
-  }
-  try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
-  } catch {
-    return { ok: false, status: 400, error: 'invalid_json' };
-  }
+/**
+ * The JSON body, up to MAX_BODY_BYTES. Past it nothing more is kept, but the rest is still read
+ * (and dropped) so that the 413 reaches the client; Node's request timeout bounds an endless body.
+ */
+function readJsonBody(req: express.Request): Promise<{ ok: true; value: unknown } | { ok: false; status: number; error: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer | string) => {
+      if (over) return;
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += buf.length;
+      if (size > MAX_BODY_BYTES) {
+        over = true;
+        chunks.length = 0;
+        resolve({ ok: false, status: 413, error: 'body_too_large' });
+        return;
+      }
+      chunks.push(buf);
+    });
+    req.on('end', () => {
+      if (over) return;
+      try {
+        resolve({ ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+      } catch {
+        resolve({ ok: false, status: 400, error: 'invalid_json' });
+      }
+    });
+    req.on('error', () => resolve({ ok: false, status: 400, error: 'unreadable_body' }));
+  });
 }
 
 export function createTeams(deps: TeamsDeps): TeamsRuntime {
@@ -203,6 +246,7 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
   } else if (hasCredentials && config.TEAMS_ANONYMOUS) {
     logger.warn('TEAMS_ANONYMOUS is ignored because TEAMS_APP_ID and TEAMS_APP_PASSWORD are set');
   }
+  if (hasCredentials && !allowedTenant) logger.warn('TEAMS_TENANT_ID is not set: activities from any Microsoft 365 tenant are accepted');
 
   // No app id means botbuilder validates no token: only reachable through TEAMS_ANONYMOUS.
   const authConfig: ConfigurationBotFrameworkAuthenticationOptions = hasCredentials
@@ -213,9 +257,15 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
         ...(config.TEAMS_TENANT_ID
           ? { MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: config.TEAMS_TENANT_ID }
           : { MicrosoftAppType: 'MultiTenant' }),
+        ...(deps.openIdMetadataUrl
+          ? { ...PUBLIC_CLOUD, ToBotFromChannelOpenIdMetadataUrl: deps.openIdMetadataUrl, ToBotFromEmulatorOpenIdMetadataUrl: deps.openIdMetadataUrl }
+          : {}),
       }
     : {};
   const adapter = new TeamsAdapter(authConfig);
+  // The same validation the adapter does, run first so that a refused token is answered 401 (a
+  // forged signature would be a 500 inside the adapter) and logged by us, before any turn.
+  const gatekeeper = hasCredentials ? new ConfigurationBotFrameworkAuthentication(authConfig) : undefined;
   const app = new Application<TurnState>({
     adapter,
     ...(botAppId ? { botAppId } : {}),
@@ -379,11 +429,11 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
     // An Action.Submit fallback from an old client arrives as a message with a value and no text.
     if (!a.text && isRecord(a.value)) {
       const data = a.value;
-      const command = str(data.command);
+      const command = readCardString(data.command);
       if (!command) return;
       const inv: Invocation =
         data.verb === VERB_FORM
-          ? { kind: 'form', ...base, command, values: readCardValues(data), ...(str(data.context) !== undefined ? { context: str(data.context) } : {}) }
+          ? { kind: 'form', ...base, command, values: readCardValues(data), ...(readCardString(data.context) !== undefined ? { context: readCardString(data.context) } : {}) }
           : { kind: 'command', ...base, text: command };
       const reply = await dispatchWithin(context, inv, messageDeadlineMs);
       if (reply) await sendReply(context, reply);
@@ -447,15 +497,15 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
   }
 
   app.adaptiveCards.actionExecute<Record<string, unknown>>(VERB_COMMAND, async (context, _state, data) => {
-    const command = str(data.command);
+    const command = readCardString(data.command);
     if (!command) return renderMessageCard(failure('BAD_ACTION', 'This button carries no command.'));
     return invokeCard(context, { kind: 'command', ...invocationBase(context), text: command });
   });
 
   app.adaptiveCards.actionExecute<Record<string, unknown>>(VERB_FORM, async (context, _state, data) => {
-    const command = str(data.command);
+    const command = readCardString(data.command);
     if (!command) return renderMessageCard(failure('BAD_ACTION', 'This form names no command.'));
-    const ctx = str(data.context);
+    const ctx = readCardString(data.context);
     return invokeCard(context, {
       kind: 'form',
       ...invocationBase(context),
@@ -481,9 +531,9 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
   // The dialog's form submitted: errors go back beside the fields in the dialog; the result goes
   // to the person's 1:1 chat (it may hold personal data: never to the conversation of the message).
   app.messageExtensions.submitAction<Record<string, unknown>>(LOG_AS_CASE_COMMAND_ID, async (context, _state, data) => {
-    const command = str(data.command);
+    const command = readCardString(data.command);
     if (!command) return messageTask(failure('BAD_ACTION', 'This form names no command.'));
-    const ctx = str(data.context);
+    const ctx = readCardString(data.context);
     const log = turnLog(context);
     const aad = context.activity.from?.aadObjectId;
     const pending = safeDispatch(context, {
@@ -554,32 +604,44 @@ export function createTeams(deps: TeamsDeps): TeamsRuntime {
     await app.run(context);
   }
 
+  /** Every refusal: logged once at warn with its reason, never with the body (it may hold personal data). */
+  function refuse(req: express.Request, res: express.Response, status: number, error: string, reason: string, extra: Record<string, unknown> = {}): void {
+    logger.warn({ reason, status, ip: remoteAddress(req), ...extra }, 'rejected a Teams activity');
+    // The reason is for our logs; the caller learns only the kind of refusal (and how to set Teams up).
+    res.status(status).json({ error, ...(error === 'teams_not_configured' ? { message: reason } : {}) });
+  }
+
   async function handle(req: express.Request, res: express.Response): Promise<void> {
-    if (!enabled) {
-      res.status(401).json({ error: 'teams_not_configured', message: 'Set TEAMS_APP_ID and TEAMS_APP_PASSWORD to accept Teams activities.' });
-      return;
+    if (!enabled) return refuse(req, res, 401, 'teams_not_configured', 'Teams is not configured: set TEAMS_APP_ID and TEAMS_APP_PASSWORD');
+    // The server listens on loopback only then; this holds even behind a proxy on another host.
+    if (anonymous && !isLoopback(remoteAddress(req))) return refuse(req, res, 403, 'loopback_only', 'unauthenticated Teams (TEAMS_ANONYMOUS) is for this machine only');
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      return refuse(req, res, 413, 'body_too_large', `body of ${declared} bytes is over the ${MAX_BODY_BYTES}-byte limit`);
     }
     if (!isRecord(req.body)) {
       const body = await readJsonBody(req);
-      if (!body.ok) {
-        res.status(body.status).json({ error: body.error });
-        return;
-      }
+      if (!body.ok) return refuse(req, res, body.status, body.error, body.status === 413 ? `body over the ${MAX_BODY_BYTES}-byte limit` : 'the body is not JSON (or could not be read)');
       req.body = body.value;
     }
     // The Bot Framework schema's minimum; anything less is a malformed request, not a turn.
     const a = req.body as { type?: unknown; serviceUrl?: unknown; conversation?: { id?: unknown } };
     if (typeof a.type !== 'string' || typeof a.serviceUrl !== 'string' || !URL.canParse(a.serviceUrl) || typeof a.conversation?.id !== 'string') {
-      res.status(400).json({ error: 'invalid_activity', message: 'an activity needs type, serviceUrl and conversation.id' });
-      return;
+      return refuse(req, res, 400, 'invalid_activity', 'not an activity (type, serviceUrl and conversation.id are required)');
+    }
+    if (gatekeeper) {
+      const authorization = req.headers.authorization;
+      if (!authorization) return refuse(req, res, 401, 'unauthorized', 'no Authorization header', { type: a.type });
+      try {
+        await gatekeeper.authenticateRequest(req.body as Activity, authorization);
+      } catch (err) {
+        // botbuilder's messages name the failed check (issuer, audience, key, serviceUrl claim…).
+        return refuse(req, res, 401, 'unauthorized', `the token was refused: ${err instanceof Error ? err.message : String(err)}`, { type: a.type });
+      }
     }
     if (allowedTenant) {
       const tenant = tenantOf(req.body)?.toLowerCase();
-      if (tenant !== allowedTenant) {
-        logger.warn({ tenant: tenant ?? null }, 'rejected an activity from another tenant');
-        res.status(403).json({ error: 'tenant_not_allowed' });
-        return;
-      }
+      if (tenant !== allowedTenant) return refuse(req, res, 403, 'tenant_not_allowed', 'the activity is from another tenant than TEAMS_TENANT_ID', { tenant: tenant ?? null, type: a.type });
     }
     await adapter.process(req, res, logic);
   }

@@ -46,6 +46,7 @@ import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { MemberNames, viewerZone } from '../roster/roster-common';
 import { caseCard, caseDetails, caseRow, statusLabel } from './case-view';
 import { addNote, assignCase, openCase, transitionCase, type CaseDeps, type CaseResult } from './case.service';
+import { erasureNotice } from '../duty/retention.commands';
 
 /** Who works cases. Admins run the desk but see no personal data unless they also hold one of these. */
 export const CASE_ROLES: readonly Role[] = ['officer', 'crisis', 'leader', 'admin'];
@@ -63,7 +64,7 @@ export const caseRefInput = z
     return formatCaseRef(r.year, r.n);
   });
 
-const versionInput = z.coerce.number({ error: 'a version number' }).int().positive().optional();
+const versionInput = z.coerce.number({ error: 'a version number' }).int({ error: 'a version number' }).positive({ error: 'a version number' }).optional();
 
 function actorOf(ctx: HandlerContext): Member {
   if (!ctx.actor) throw new CommandError('NOT_REGISTERED', 'You are not registered with Duty Desk.');
@@ -345,7 +346,9 @@ export const caseShowCommand = defineCommand({
     // Reading personal data is recorded like changing it.
     await ctx.store.change(ctx.meta, (w) => w.audit('case', c.id, 'view', null, { ref: c.ref, fields: 'full details' }));
     const crisis = c.crisisId ? await ctx.store.crises.byId(c.crisisId) : null;
-    return caseDetails(c, notes, events, names, tz, now, crisis?.code ?? null);
+    const details = caseDetails(c, notes, events, names, tz, now, crisis?.code ?? null);
+    const erased = await erasureNotice(ctx.store, 'case', c.id, ctx.settings.missionTimeZone);
+    return erased ? { ...details, text: erased } : details;
   },
 });
 

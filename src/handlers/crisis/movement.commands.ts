@@ -188,7 +188,7 @@ export const movementShowCommand = defineCommand({
   usage: '/crisis movement show <code> <movement> [page=N]',
   allowed: 'any-member',
   positional: ['crisis', 'movement'],
-  input: z.strictObject({ crisis: crisisCodeInput, movement: movementNumberInput, page: z.coerce.number({ error: 'page is a number' }).int().min(1).max(1000).optional() }),
+  input: z.strictObject({ crisis: crisisCodeInput, movement: movementNumberInput, page: z.coerce.number({ error: 'page is a number' }).int({ error: 'page is a whole number' }).min(1, { error: 'pages start at 1' }).max(1000, { error: 'at most page 1000' }).optional() }),
   async run(ctx, input) {
     const crisis = await crisisFor(ctx, input.crisis);
     const m = await movementSummary(ctx.store, crisis, input.movement, ctx.now);

@@ -25,6 +25,7 @@ import { viewerZone, when } from '../roster/roster-common';
 import { actorOf, crisisCodeInput, crisisFor, defaultCrisis, mayWork } from './crisis-access';
 import { addPerson, findByName, logContact, reportStatus, type DuplicateMatch } from './crisis.service';
 import { historyOf } from './duplicate.service';
+import { erasureNotice } from '../duty/retention.commands';
 
 const FIND_LIMIT = 15;
 const CALL_LIST_LIMIT = 30;
@@ -107,7 +108,7 @@ export const personAddCommand = defineCommand({
     ],
   },
   input: z.strictObject({
-    crisis: text,
+    crisis: crisisCodeInput.optional(),
     name: text,
     given: text,
     family: text,
@@ -140,7 +141,7 @@ export const personAddCommand = defineCommand({
   }),
   async run(ctx, input) {
     const actor = actorOf(ctx);
-    const crisis = await defaultCrisis(ctx, input.crisis ? crisisCodeInput.parse(input.crisis) : undefined);
+    const crisis = await defaultCrisis(ctx, input.crisis);
     const parsed = personInputSchema.safeParse({
       fullName: input.name ?? '',
       givenName: input.given,
@@ -230,10 +231,10 @@ export const personFindCommand = defineCommand({
   usage: '/person find <text> [crisis=CODE]',
   allowed: 'any-member',
   rest: 'text',
-  input: z.strictObject({ text: z.string({ error: 'what to look for: a name, passport, phone or email' }).trim().min(2, { error: 'at least two characters' }).max(200), crisis: z.string().optional() }),
+  input: z.strictObject({ text: z.string({ error: 'what to look for: a name, passport, phone or email' }).trim().min(2, { error: 'at least two characters' }).max(200), crisis: crisisCodeInput.optional() }),
   async run(ctx, input) {
     const crises: CrisisRecord[] = input.crisis
-      ? [await crisisFor(ctx, crisisCodeInput.parse(input.crisis))]
+      ? [await crisisFor(ctx, input.crisis)]
       : await (async () => {
           const out: CrisisRecord[] = [];
           for (const c of await ctx.store.crises.list()) if (c.status === 'active' && (await mayWork(ctx, c))) out.push(c);
@@ -271,7 +272,7 @@ export const personShowCommand = defineCommand({
   async run(ctx, input) {
     const { person: p, crisis } = await personFor(ctx, input.person);
     const tz = viewerZone(ctx);
-    const [notes, attempts] = await Promise.all([historyOf(ctx.store, p.id), ctx.store.crises.attempts(p.id)]);
+    const [notes, attempts, erased] = await Promise.all([historyOf(ctx.store, p.id), ctx.store.crises.attempts(p.id), erasureNotice(ctx.store, 'person', p.id, ctx.settings.missionTimeZone)]);
     await ctx.store.change(ctx.meta, (w) => w.audit('person', p.id, 'view', null, { number: p.number, fields: 'full details' }));
     const f = (label: string, ...v: (string | number | null | undefined)[]): ReplyField | null => {
       const s = v.filter((x) => x !== null && x !== undefined && x !== '').join(' · ');
@@ -297,7 +298,7 @@ export const personShowCommand = defineCommand({
     const calls = attempts.map((a) => `${when(a.at.getTime(), tz)} ${CONTACT_OUTCOME_LABELS[a.outcome as keyof typeof CONTACT_OUTCOME_LABELS] ?? a.outcome} · ${a.byName}`);
     return message({
       title: `#${p.number} ${p.fullName}`,
-      text: p.description ?? undefined,
+      text: erased ?? p.description ?? undefined,
       fields,
       rows: [{ text: `*Status history*\n${history.join('\n') || 'none'}` }, ...(calls.length ? [{ text: `*Calls*\n${calls.join('\n')}` }] : [])],
       buttons: personButtons(p),
@@ -370,12 +371,14 @@ export const crisisCallListCommand = defineCommand({
   usage: '/crisis calllist <code> [hours=4]',
   allowed: 'any-member',
   positional: ['crisis'],
-  input: z.strictObject({ crisis: crisisCodeInput, hours: z.coerce.number({ error: 'hours is a number' }).min(0).max(720).optional() }),
+  input: z.strictObject({ crisis: crisisCodeInput, hours: z.coerce.number({ error: 'hours is a number' }).min(0, { error: 'hours is 0 or more' }).max(720, { error: 'at most 720 hours (30 days)' }).optional() }),
   async run(ctx, input): Promise<MessageReply> {
     const crisis = await crisisFor(ctx, input.crisis);
     const hours = input.hours ?? DEFAULT_CALL_INTERVAL_HOURS;
     const list = await ctx.store.crises.callList(crisis.id, new Date(ctx.now.getTime() - hours * 3_600_000), CALL_LIST_LIMIT);
     if (!list.length) return message({ title: `${crisis.code} call list`, text: `Nobody unaccounted is waiting for a call (not tried in the last ${hours} h).` });
+    // Names and phone numbers in bulk: read like an export.
+    await ctx.store.change(ctx.meta, (w) => w.audit('crisis', crisis.id, 'calllist', null, { people: list.length, fields: 'names, phone numbers' }));
     const tz = viewerZone(ctx);
     return message({
       title: `${crisis.code} call list: ${list.length}${list.length === CALL_LIST_LIMIT ? '+' : ''} to call`,

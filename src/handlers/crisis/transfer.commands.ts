@@ -206,9 +206,9 @@ export const crisisExportCommand = defineCommand({
   async run(ctx, input) {
     const crisis = await crisisFor(ctx, input.crisis);
     const people = await ctx.store.crises.people(crisis.id);
-    await ctx.store.change(ctx.meta, (w) => w.audit('crisis', crisis.id, 'export', null, { format: input.format, people: people.length }));
     const stamp = ctx.now.toISOString().slice(0, 10);
     if (input.format === 'csv') {
+      await ctx.store.change(ctx.meta, (w) => w.audit('crisis', crisis.id, 'export', null, { format: input.format, people: people.length }));
       const content = writePeopleCsv(people.map((p) => fileRecordOf(p, [])));
       return message({
         visibility: 'direct',
@@ -222,6 +222,8 @@ export const crisisExportCommand = defineCommand({
     const all = await ctx.store.crises.people(crisis.id, { includeMerged: true });
     const idOf = new Map(all.map((p) => [p.id, fileRecordOf(p, []).pfif?.personRecordId ?? `${domain}/${p.sourceId ?? p.number}`]));
     const notes = await ctx.store.crises.notesOfCrisis(crisis.id);
+    // Counted as written: merged records and placeholders go out too.
+    await ctx.store.change(ctx.meta, (w) => w.audit('crisis', crisis.id, 'export', null, { format: input.format, people: all.length, notes: notes.length }));
     const undone = new Set((await ctx.store.db.duplicateCandidate.findMany({ where: { crisisId: crisis.id, status: 'undone' }, select: { personAId: true, personBId: true } })).map((c) => [c.personAId, c.personBId].sort().join('|')));
     const byPerson = new Map<string, PfifNote[]>();
     for (const n of notes) {

@@ -6,7 +6,7 @@ import { defineCommand } from '../command';
 import { changeMember, lastAdminError } from './member-change';
 
 const roleSchema = z
-  .string()
+  .string({ error: `which role? ${ROLES.join(', ')}` })
   .trim()
   .toLowerCase()
   .pipe(z.enum(ROLES, { error: `roles are ${ROLES.join(', ')}` }));

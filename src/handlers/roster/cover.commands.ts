@@ -118,7 +118,7 @@ export const coverRemoveCommand = defineCommand({
   usage: '/duty cover remove <cover id>',
   allowed: ['admin', 'officer', 'crisis'],
   positional: ['id'],
-  input: z.strictObject({ id: z.string().trim().regex(/^[0-9a-f-]{8,36}$/i, { error: 'a cover id as shown by /duty cover list' }) }),
+  input: z.strictObject({ id: z.string({ error: 'which cover? its id as shown by /duty cover list' }).trim().regex(/^[0-9a-f-]{8,36}$/i, { error: 'a cover id as shown by /duty cover list' }) }),
   async run(ctx, input) {
     const rosters = await ctx.store.rosters.list();
     const now = ctx.now.getTime();

@@ -238,7 +238,7 @@ export const rosterListCommand = defineCommand({
 });
 
 const memberRosterInput = z.strictObject({
-  member: z.string().trim().min(1, { error: 'name the member, e.g. @alee' }),
+  member: z.string({ error: 'name the member, e.g. @alee' }).trim().min(1, { error: 'name the member, e.g. @alee' }),
   roster: z.string().trim().max(60).optional(),
 });
 

@@ -187,7 +187,7 @@ function swapText(s: SwapRecord, status: string, names: MemberNames, tz: string,
   return `${rosterName}: ${names.short(s.targetId)} declined to take ${give}${take ? ` for ${take}` : ''}; nothing changed.`;
 }
 
-const idInput = z.strictObject({ id: z.string().trim().uuid({ error: 'a swap request id' }) });
+const idInput = z.strictObject({ id: z.string({ error: 'a swap request id' }).trim().uuid({ error: 'a swap request id' }) });
 
 export const swapAcceptCommand = defineCommand({
   key: 'duty swap accept',

@@ -53,7 +53,7 @@ export const atCommand = defineCommand({
   usage: '/duty at <date time> [roster]   e.g. /duty at fri 18:00, /duty at 24/12 20:00 Consular',
   allowed: 'any-member',
   rest: 'text',
-  input: z.strictObject({ text: z.string().trim().min(1, { error: 'say when, e.g. /duty at fri 18:00' }).max(100) }),
+  input: z.strictObject({ text: z.string({ error: 'say when, e.g. /duty at fri 18:00' }).trim().min(1, { error: 'say when, e.g. /duty at fri 18:00' }).max(100) }),
   async run(ctx, input) {
     const words = input.text.split(/\s+/);
     const tz = viewerZone(ctx);

@@ -115,7 +115,7 @@ const editInput = z
     actions: sitrepActionsSchema.optional(),
     needs: sitrepNeedsSchema.optional(),
     named: z.string().max(200).optional(),
-    publish: z.union([z.boolean(), z.enum(['true', 'false', 'yes', 'no'])]).optional(),
+    publish: z.union([z.boolean(), z.enum(['true', 'false', 'yes', 'no'])], { error: 'publish is yes or no' }).optional(),
   })
   .refine((v) => v.crisis || v.context, { error: 'which crisis? e.g. /sitrep edit NPL-EQ', path: ['crisis'] });
 
@@ -217,7 +217,7 @@ export const sitrepPublishCommand = defineCommand({
   input: z.strictObject({
     crisis: crisisCodeInput,
     draft: z.string().max(100).optional(),
-    version: z.coerce.number().int().positive().optional(),
+    version: z.coerce.number({ error: 'a version number' }).int({ error: 'a version number' }).positive({ error: 'a version number' }).optional(),
   }),
   async run(ctx, input) {
     const crisis = await sitrepCrisis(ctx, input.crisis);
@@ -234,7 +234,7 @@ export const sitrepDiscardCommand = defineCommand({
   usage: '/sitrep discard <crisis>',
   allowed: SITREP_ROLES,
   positional: ['crisis'],
-  input: z.strictObject({ crisis: crisisCodeInput, draft: z.string().max(100).optional(), version: z.coerce.number().int().positive().optional() }),
+  input: z.strictObject({ crisis: crisisCodeInput, draft: z.string().max(100).optional(), version: z.coerce.number({ error: 'a version number' }).int({ error: 'a version number' }).positive({ error: 'a version number' }).optional() }),
   async run(ctx, input) {
     const crisis = await sitrepCrisis(ctx, input.crisis);
     const d = input.draft ? await ctx.store.sitreps.byId(input.draft) : await ctx.store.sitreps.draftOf(crisis.id);
@@ -279,7 +279,7 @@ export const sitrepHistoryCommand = defineCommand({
   },
 });
 
-const numberInput = z.coerce.number({ error: 'a SITREP number, e.g. 3' }).int({ error: 'a SITREP number, e.g. 3' }).positive({ error: 'SITREP numbers start at 1' }).max(1_000_000);
+const numberInput = z.coerce.number({ error: 'a SITREP number, e.g. 3' }).int({ error: 'a SITREP number, e.g. 3' }).positive({ error: 'SITREP numbers start at 1' }).max(1_000_000, { error: 'a SITREP number, e.g. 3' });
 
 async function byNumber(ctx: HandlerContext, crisis: CrisisRecord, n: number): Promise<SitrepRecord> {
   const s = await ctx.store.sitreps.byNumber(crisis.id, n);

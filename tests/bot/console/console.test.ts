@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from '../../../src/store/paths';
+import { TEST_DATA_KEY } from '../../helpers/core';
 import { freshSqlite, type TestDb } from '../../helpers/db';
 
 const root = projectRoot();
@@ -12,7 +13,7 @@ function consoleRun(db: TestDb, input: string, args: string[] = []): { status: n
     cwd: root,
     input,
     encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: '', BOOTSTRAP_ADMINS: '' },
+    env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: '', BOOTSTRAP_ADMINS: '', DATA_ENCRYPTION_KEY: TEST_DATA_KEY },
     timeout: 60_000,
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

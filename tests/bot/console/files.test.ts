@@ -12,7 +12,7 @@ import type { Core } from '../../../src/core';
 import { message, type Reply, type ReplyAttachment } from '../../../src/domain/reply';
 import type { Dispatcher } from '../../../src/handlers/ports';
 import { projectRoot } from '../../../src/store/paths';
-import { as, coreOn, manualClock, msg } from '../../helpers/core';
+import { as, coreOn, manualClock, msg, TEST_DATA_KEY } from '../../helpers/core';
 import { freshSqlite, type TestDb } from '../../helpers/db';
 
 const tmpDirs: string[] = [];
@@ -277,7 +277,7 @@ describe('the --out flag', () => {
         cwd: root,
         input: '/crisis open name="Piped" code=PIP region=Nepal\n/crisis export PIP pfif\n',
         encoding: 'utf8',
-        env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: '', BOOTSTRAP_ADMINS: '' },
+        env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: '', BOOTSTRAP_ADMINS: '', DATA_ENCRYPTION_KEY: TEST_DATA_KEY },
         timeout: 60_000,
       });
       expect(r.stderr).toBe('');
