@@ -71,8 +71,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
-/** Default wait for a new PostgreSQL connection (Prisma's default connect_timeout). */
-export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 5_000;
+/** Default wait for a new PostgreSQL connection: long enough for a loaded replica (500 requests at once on 2 cores took over 5 s), short enough that nothing waits for ever. */
+export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * How long to wait for a new PostgreSQL connection: the URL's `connect_timeout` in seconds (the

@@ -43,11 +43,11 @@ test('what counts as "the database is unavailable"', () => {
   expect(isDatabaseUnavailable(loop)).toBe(false);
 });
 
-test('the wait for a PostgreSQL connection: connect_timeout from the URL (seconds), else 5 s', () => {
-  expect(pgConnectTimeoutMs('postgresql://u@h/db')).toBe(5_000);
+test('the wait for a PostgreSQL connection: connect_timeout from the URL (seconds), else 30 s', () => {
+  expect(pgConnectTimeoutMs('postgresql://u@h/db')).toBe(30_000);
   expect(pgConnectTimeoutMs('postgresql://u@h/db?connect_timeout=2')).toBe(2_000);
   expect(pgConnectTimeoutMs('postgresql://u@h/db?connect_timeout=0')).toBe(0);
-  expect(pgConnectTimeoutMs('postgresql://u@h/db?connect_timeout=soon')).toBe(5_000);
+  expect(pgConnectTimeoutMs('postgresql://u@h/db?connect_timeout=soon')).toBe(30_000);
 });
 
 (pgAdminUrl ? describe : describe.skip)('the database goes away [postgresql]', () => {
