@@ -30,6 +30,13 @@ export interface StoreOptions {
   cipher?: FieldCipher;
 }
 
+/**
+ * How long a transaction may wait for a connection, and run. Audited writes take turns on the
+ * audit chain's head at commit: a burst (500 status reports at once on three replicas of a loaded
+ * 2-core machine) queues for longer than 15 s, and a slow reply beats a lost report.
+ */
+const TX_LIMIT_MS = 60_000;
+
 export class Store {
   readonly provider: Provider;
   /** Reads (committed data only). Write with change() or transaction(). */
@@ -90,7 +97,7 @@ export class Store {
         await AuditRepository.flush(tx);
         return out;
       },
-      { timeout: 15_000, maxWait: 15_000 },
+      { timeout: TX_LIMIT_MS, maxWait: TX_LIMIT_MS },
     );
   }
 
