@@ -151,6 +151,8 @@ function unknownCommand(commands: readonly AnyCommand[], lower: string[]): Reply
 function clean(args: RawArgs): RawArgs {
   const out: RawArgs = {};
   for (const [k, v] of Object.entries(args)) {
+    // A forged submission's own "__proto__" would otherwise become the prototype: inherited values, unchecked.
+    if (k === '__proto__') continue;
     if (typeof v === 'string') {
       const t = wellFormed(v).trim();
       if (t !== '') out[k] = t;

@@ -182,7 +182,7 @@ type Caller = 'stranger' | 'none' | Role | 'cell' | 'root';
 const CALLERS: readonly Caller[] = ['stranger', 'none', ...ROLES];
 const HANDLES: Record<Exclude<Caller, 'stranger'>, string> = { none: 'nobody1', officer: 'off1', crisis: 'cri1', leader: 'lea1', admin: 'adm1', cell: 'cell', root: 'root' };
 /** Generated invocations per command for the callers it refuses (a nightly sets more). */
-const AUTH_RUNS = Number(process.env.PROPERTY_AUTH_RUNS) || 20;
+const AUTH_RUNS = Number(process.env.PROPERTY_AUTH_RUNS) || 10;
 
 function allowedFor(who: Who, caller: Caller): boolean {
   if (who === EVERYONE) return true;
@@ -327,5 +327,11 @@ describeEachDb('authorisation', (fresh) => {
     expect({ code: no.kind === 'message' ? no.error?.code : 'FORM', written: await writes.since(before) }).toEqual({ code: 'FORBIDDEN', written: {} });
     const yes = await run(allowed, line);
     expect(yes.kind === 'message' ? yes.error?.code : 'FORM').not.toBe('FORBIDDEN');
+  });
+
+  test('not vacuous: the write watch sees an allowed change', async () => {
+    const before = await writes.snapshot();
+    await seed('admin', '/duty holidays Consular add 2026-12-26 "Boxing Day"');
+    expect(Object.keys(await writes.since(before))).toEqual(expect.arrayContaining(['Holiday.INSERT']));
   });
 });

@@ -10,8 +10,11 @@ import type { FormField } from '../../src/domain/reply';
 
 /** Inputs per command in the pure run (CI); a nightly sets PROPERTY_RUNS=200000. */
 export const PROPERTY_RUNS = positiveInt(process.env.PROPERTY_RUNS, 10_000);
-/** Invocations per command through the real dispatcher and database. */
-export const DISPATCH_RUNS = positiveInt(process.env.PROPERTY_DISPATCH_RUNS, 100);
+/** Invocations per command through the real dispatcher and database (CI); the nightly sets 2000. */
+export const DISPATCH_RUNS = positiveInt(process.env.PROPERTY_DISPATCH_RUNS, 50);
+
+// Each run draws new inputs; a failure prints its seed, and PROPERTY_SEED=<seed> replays it.
+if (process.env.PROPERTY_SEED) fc.configureGlobal({ seed: Number(process.env.PROPERTY_SEED) });
 
 function positiveInt(raw: string | undefined, fallback: number): number {
   const n = Number(raw);
@@ -579,6 +582,7 @@ export function invocationArb(c: AnyCommand, extra: readonly string[] = []): fc.
 export function cleanArgs(args: Record<string, string | string[] | boolean | undefined>): RawArgs {
   const out: RawArgs = {};
   for (const [k, v] of Object.entries(args)) {
+    if (k === '__proto__') continue;
     if (typeof v === 'string') {
       const t = wellFormed(v).trim();
       if (t !== '') out[k] = t;

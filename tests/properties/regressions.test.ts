@@ -50,6 +50,13 @@ describe('through the dispatcher', () => {
     }
   });
 
+  test('a forged form\'s "__proto__" supplies no values (it used to become the prototype, read unchecked)', async () => {
+    const values = JSON.parse('{"__proto__":{"name":"Injected","members":"@alee","shift":"1w","handoff":"08:00"}}') as Record<string, string>;
+    const r = await root.submit('duty roster new', values);
+    expect(r.kind).toBe('form');
+    expect(await core.store.rosters.list()).toEqual([]);
+  });
+
   test('a malformed crisis code in /person find and /person add is an input error, not an exception', async () => {
     for (const line of ['/person find Ana crisis=1970-01-01T00:00:00.000Z', '/person add name="Ana Lima" crisis="not a code"']) {
       const r = msg(await root.run(line));
