@@ -71,12 +71,15 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
-/** Default wait for a new PostgreSQL connection: long enough for a loaded replica (500 requests at once on 2 cores took over 5 s), short enough that nothing waits for ever. */
+/**
+ * Default wait for a new PostgreSQL connection: long enough for a loaded replica (500 requests at
+ * once on 2 cores took over 5 s), short enough that nothing waits for ever.
+ */
 export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * How long to wait for a new PostgreSQL connection: the URL's `connect_timeout` in seconds (the
- * parameter libpq and Prisma read; 0 waits for ever), else 5 s. Without a bound a request would
+ * parameter libpq and Prisma read; 0 waits for ever), else 30 s. Without a bound a request would
  * wait as long as the kernel keeps retrying a connect to a host that is down.
  */
 export function pgConnectTimeoutMs(url: string): number {
