@@ -8,41 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite from 'better-sqlite3';
-import { Client } from 'pg';
 import { entryHash, GENESIS_HASH, verifyAuditChain } from '../src/store/audit-chain';
 import { migrate } from '../src/store/migrate';
 import { sqliteDate, type SqlRunner } from '../src/store/sql';
 import { Store } from '../src/store/store';
 import { root, type BenchResult, type Metric } from './lib';
+import { freshPostgres, PG_ADMIN } from './lib';
 
-const PG_ADMIN = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REPLICAS = 3;
 const PER_REPLICA = Number(process.env.BENCH_AUDIT_WRITES ?? 1500);
 const CONCURRENCY = 8;
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
-
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
-  const name = `dd_bench_${crypto.randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 function startWorker(env: Record<string, string>): { child: ChildProcess; ready: Promise<void>; result: Promise<{ ms: number; done: number }> } {
   const child = spawn(process.execPath, [path.join(root(), 'dist', 'bench', 'audit-worker.js')], { cwd: root(), env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Client } from 'pg';
 
 export interface Metric {
   label: string;
@@ -143,4 +144,31 @@ export function post(agent: http.Agent, url: string, body: string, headers: Reco
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The PostgreSQL server benchmarks create their databases on. */
+export const PG_ADMIN = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** A new, empty database on PG_ADMIN's server, or null when the server does not answer. */
+export async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
+  const name = `dd_bench_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: PG_ADMIN });
+  try {
+    await admin.connect();
+  } catch {
+    return null;
+  }
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new Client({ connectionString: PG_ADMIN });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
 }

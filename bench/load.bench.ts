@@ -15,6 +15,7 @@ import pino from 'pino';
 import { parseConfig } from '../src/config';
 import { startCore } from '../src/core';
 import { freePort, percentile, post, root, signSlack, startProcess, stopProcess, type BenchResult, type Metric } from './lib';
+import { freshPostgres, PG_ADMIN } from './lib';
 
 const OFFICERS = Number(process.env.BENCH_OFFICERS ?? 200);
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 60);
@@ -22,7 +23,6 @@ const THINK_MS: [number, number] = [1000, 3000];
 const SECRET = 'bench-signing-secret';
 const PEOPLE = 500;
 const CASES = 200;
-const PG_ADMIN = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /** Slack's Web API and response_url: answers ok, and keeps each response_url reply. */
 async function startSink(): Promise<{ url: string; replies: Map<string, string>; close: () => Promise<void> }> {
@@ -210,29 +210,6 @@ async function scenario(label: string, url: string, processes: number, notes: st
     { label: `${label}: errors (HTTP, unexpected or unanswered)`, value: t.errors + failedReplies + unanswered, unit: '', target: '0', pass: t.errors + failedReplies + unanswered === 0 },
     { label: `${label}: writes lost (cases ${t.created}, notes ${t.notes}, status reports ${t.statuses})`, value: lost, unit: '', target: '0', pass: lost === 0 },
   ];
-}
-
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
-  const name = `dd_load_${crypto.randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 export async function run(): Promise<BenchResult> {

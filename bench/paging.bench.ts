@@ -9,15 +9,14 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Client } from 'pg';
 import { parseConfig } from '../src/config';
 import { startCore, type Core } from '../src/core';
 import { triggerPage } from '../src/handlers/page/page.service';
 import { startServer } from '../src/server';
 import { systemMeta } from '../src/store/store';
 import { percentile, root, type BenchResult, type Metric } from './lib';
+import { freshPostgres, PG_ADMIN } from './lib';
 
-const PG_ADMIN = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const BURST = Number(process.env.BENCH_BURST ?? 6000);
 
 /** Slack's Web API as a sink: records when each page message arrives, keyed "page#N→user". */
@@ -193,29 +192,6 @@ async function burst(url: string, replicas: number): Promise<{ ms: number; deliv
     await core.close();
     await sink.close();
   }
-}
-
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
-  const name = `dd_bench_${crypto.randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 class Skip extends Error {}

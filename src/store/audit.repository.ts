@@ -1,7 +1,7 @@
 import { z } from 'zod/v4';
 import type { Platform } from '../domain/invocation';
 import type { Db, Tx } from './client';
-import { canonicalTail, entryHash, GENESIS_HASH, hmacPads, VERSION_TAG } from './audit-chain';
+import { canonicalTail, entryHash, GENESIS_HASH, hmacPads, VERSION_TAG, type ChainedFields } from './audit-chain';
 import { valuesList, type SqlRunner, type SqlValue } from './sql';
 
 export interface AuditMeta {
@@ -41,19 +41,8 @@ function snapshot(v: unknown): string | null {
   return v === null || v === undefined ? null : JSON.stringify(v);
 }
 
-/** An entry recorded during a transaction, chained and written just before it commits. */
-interface Pending {
-  at: Date;
-  actorId: string | null;
-  actorName: string;
-  platform: string;
-  requestId: string;
-  entity: string;
-  entityId: string;
-  action: string;
-  before: string | null;
-  after: string | null;
-}
+/** An entry recorded during a transaction, chained (seq, prevHash) just before it commits. */
+type Pending = Omit<ChainedFields, 'seq' | 'prevHash'>;
 
 interface ChainContext {
   /** Plain SQL inside the transaction (resolved when first needed). */

@@ -119,6 +119,12 @@ export class SitrepRepository {
     return rows.map(toRecord);
   }
 
+  /** Published SITREPs numbered up to `number`, newest first: the history a SITREP's chart shows. */
+  async publishedUpTo(crisisId: string, number: number, limit: number, client: Db | Tx = this.db): Promise<SitrepRecord[]> {
+    const rows = await client.sitrep.findMany({ where: { crisisId, status: 'published', number: { lte: number } }, orderBy: { number: 'desc' }, take: limit });
+    return rows.map(toRecord);
+  }
+
   async publishedCount(crisisId: string, client: Db | Tx = this.db): Promise<number> {
     return client.sitrep.count({ where: { crisisId, status: 'published' } });
   }
@@ -222,7 +228,3 @@ export class SitrepRepository {
   }
 }
 
-export function isUniqueViolation(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return code === 'P2002' || /unique/i.test(err instanceof Error ? err.message : '');
-}

@@ -26,6 +26,7 @@ import type { CrisisRecord, PersonRecord } from '../../store/crisis.repository';
 import { newId, type AuditMeta, type Store, type Writer } from '../../store/store';
 import { CommandError } from '../command';
 import { liveSurvivor, scheduleBoard, type Actor, type CrisisDeps } from './crisis.service';
+import { isUniqueViolation } from '../../store/unique';
 
 export type MovementRecord = MovementRow;
 export type SeatRecord = SeatRow;
@@ -88,10 +89,6 @@ export function movementLabel(m: Pick<MovementRecord, 'number' | 'name'>): strin
 /** A no-show's seat went with the movement; every other seat is held. */
 function holdsSeat(s: { state: string }): boolean {
   return s.state !== 'no-show';
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  return (e as { code?: unknown }).code === 'P2002';
 }
 
 /**

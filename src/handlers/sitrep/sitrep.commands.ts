@@ -26,9 +26,9 @@ import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { actorOf, crisisCodeInput, crisisFor } from '../crisis/crisis-access';
 import { viewerZone, when } from '../roster/roster-common';
 import { chartPoints, sitrepChart, sitrepDraft, sitrepMarkdown, sitrepMessage, sitrepPdf } from './sitrep-view';
-import { cadenceOf, currentDraft, latePolicyOf, planNext, publishSitrep, SITREP_ROLES, type SitrepDeps } from './sitrep.service';
+import { cadenceOf, CHART_HISTORY, currentDraft, latePolicyOf, planNext, publishedChart, publishSitrep, SITREP_ROLES, type SitrepDeps } from './sitrep.service';
 
-const HISTORY_LIMIT = 25;
+const HISTORY_LIMIT = CHART_HISTORY;
 
 function deps(ctx: HandlerContext): SitrepDeps {
   return { store: ctx.store, outbox: ctx.outbox, missionTimeZone: ctx.settings.missionTimeZone, channels: ctx.channels };
@@ -58,30 +58,28 @@ function draftButtons(crisis: CrisisRecord, d: SitrepRecord): ReplyButton[] {
   ];
 }
 
-/** The draft as the lead sees it before publishing, with the chart. Privately: a named case may be in it. */
-export async function draftPreview(ctx: Pick<HandlerContext, 'store' | 'settings'>, crisis: CrisisRecord, d: SitrepRecord, note?: string): Promise<MessageReply> {
+/**
+ * The draft as the lead sees it before publishing, with the chart unless `chart: false` (a stored
+ * message carries no files). Privately: a named case may be in it.
+ */
+export async function draftPreview(ctx: Pick<HandlerContext, 'store' | 'settings'>, crisis: CrisisRecord, d: SitrepRecord, note?: string, opts: { chart?: boolean } = {}): Promise<MessageReply> {
   const tz = ctx.settings.missionTimeZone;
   const [previous, history] = await Promise.all([ctx.store.sitreps.latest(crisis.id), ctx.store.sitreps.published(crisis.id, HISTORY_LIMIT)]);
   const number = (previous?.number ?? 0) + 1;
   const nextAt = nextSitrepDue(cadenceOf(crisis), d.asOf.getTime(), d.asOf.getTime(), tz);
   const doc = sitrepDraft(crisis, { ...d, nextAt: nextAt === null ? null : new Date(nextAt) }, previous, tz, number);
-  const chart = await sitrepChart(crisis.code, chartPoints(history, d, tz));
-  const reply = sitrepMessage(doc, { draft: true, buttons: draftButtons(crisis, d), attachments: [chart], visibility: d.namedCases.length ? 'direct' : 'caller' });
+  const attachments = opts.chart === false ? [] : [await sitrepChart(crisis.code, chartPoints(history, d, tz))];
+  const reply = sitrepMessage(doc, { draft: true, buttons: draftButtons(crisis, d), attachments, visibility: d.namedCases.length ? 'direct' : 'caller' });
   return note ? { ...reply, text: `${note}\n${reply.text ?? ''}` } : reply;
 }
 
 async function publishedReply(ctx: HandlerContext, crisis: CrisisRecord, s: SitrepRecord, opts: { buttons?: ReplyButton[]; text?: string } = {}): Promise<MessageReply> {
   const tz = zone(ctx);
   const number = s.number ?? 0;
-  const [previous, history] = await Promise.all([number > 1 ? ctx.store.sitreps.byNumber(crisis.id, number - 1) : Promise.resolve(null), ctx.store.sitreps.published(crisis.id, 200)]);
+  const [previous, chart] = await Promise.all([number > 1 ? ctx.store.sitreps.byNumber(crisis.id, number - 1) : Promise.resolve(null), publishedChart(ctx.store, crisis, s, tz)]);
   const doc = sitrepDraft(crisis, s, previous, tz, number);
-  const chart = await sitrepChart(crisis.code, chartPoints(history.filter((h) => (h.number ?? 0) <= number).slice(0, HISTORY_LIMIT), s, tz));
   const reply = sitrepMessage(doc, { attachments: [chart], visibility: s.namedCases.length ? 'direct' : 'caller', ...(opts.buttons ? { buttons: opts.buttons } : {}) });
   return opts.text ? { ...reply, text: `${opts.text}\n${reply.text ?? ''}` } : reply;
-}
-
-async function sitrepCrisis(ctx: HandlerContext, code: string, opts: { active?: boolean } = {}): Promise<CrisisRecord> {
-  return crisisFor(ctx, code, opts);
 }
 
 export const sitrepDraftCommand = defineCommand({
@@ -92,7 +90,7 @@ export const sitrepDraftCommand = defineCommand({
   positional: ['crisis'],
   input: z.strictObject({ crisis: crisisCodeInput }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis, { active: true });
+    const crisis = await crisisFor(ctx, input.crisis, { active: true });
     const d = await currentDraft(deps(ctx), crisis, actorOf(ctx).id, ctx.now);
     return draftPreview(ctx, crisis, d);
   },
@@ -138,7 +136,7 @@ export const sitrepEditCommand = defineCommand({
     if (input.context !== undefined && !fromForm) throw new CommandError('INVALID_INPUT', 'That form is not a SITREP draft; run /sitrep edit again.');
     const draftRef = fromForm ? await ctx.store.sitreps.byId(fromForm[1] as string) : null;
     const crisisRecord = draftRef ? await ctx.store.crises.byId(draftRef.crisisId) : null;
-    const crisis = await sitrepCrisis(ctx, input.crisis ?? crisisRecord?.code ?? '??', { active: true });
+    const crisis = await crisisFor(ctx, input.crisis ?? crisisRecord?.code ?? '??', { active: true });
     const d = draftRef && draftRef.crisisId === crisis.id ? draftRef : await currentDraft(deps(ctx), crisis, actorOf(ctx).id, ctx.now);
     const version = fromForm ? Number(fromForm[2]) : d.version;
     const edits = input.incidents !== undefined || input.actions !== undefined || input.needs !== undefined || input.named !== undefined;
@@ -220,7 +218,7 @@ export const sitrepPublishCommand = defineCommand({
     version: z.coerce.number({ error: 'a version number' }).int({ error: 'a version number' }).positive({ error: 'a version number' }).optional(),
   }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis);
+    const crisis = await crisisFor(ctx, input.crisis);
     if (input.draft !== undefined && input.version !== undefined) return publishReply(ctx, crisis, input.draft, input.version);
     // Typed without a draft: publish the current draft as it stands (one is drafted if none).
     const d = await currentDraft(deps(ctx), crisis, actorOf(ctx).id, ctx.now);
@@ -236,7 +234,7 @@ export const sitrepDiscardCommand = defineCommand({
   positional: ['crisis'],
   input: z.strictObject({ crisis: crisisCodeInput, draft: z.string().max(100).optional(), version: z.coerce.number({ error: 'a version number' }).int({ error: 'a version number' }).positive({ error: 'a version number' }).optional() }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis);
+    const crisis = await crisisFor(ctx, input.crisis);
     const d = input.draft ? await ctx.store.sitreps.byId(input.draft) : await ctx.store.sitreps.draftOf(crisis.id);
     if (!d || d.crisisId !== crisis.id || d.status !== 'draft') return failure('NO_DRAFT', `${crisis.code} has no SITREP draft to discard.`);
     const ok = await ctx.store.change(ctx.meta, async (w) => {
@@ -257,7 +255,7 @@ export const sitrepHistoryCommand = defineCommand({
   positional: ['crisis'],
   input: z.strictObject({ crisis: crisisCodeInput }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis);
+    const crisis = await crisisFor(ctx, input.crisis);
     const [list, total, draft] = await Promise.all([ctx.store.sitreps.published(crisis.id, HISTORY_LIMIT), ctx.store.sitreps.publishedCount(crisis.id), ctx.store.sitreps.draftOf(crisis.id)]);
     const tz = viewerZone(ctx);
     const members = new Map<string, string>();
@@ -298,7 +296,7 @@ export const sitrepShowCommand = defineCommand({
   positional: ['crisis', 'number'],
   input: z.strictObject({ crisis: crisisCodeInput, number: numberInput }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis);
+    const crisis = await crisisFor(ctx, input.crisis);
     const s = await byNumber(ctx, crisis, input.number);
     return publishedReply(ctx, crisis, s, {
       buttons: [
@@ -321,7 +319,7 @@ export const sitrepExportCommand = defineCommand({
     format: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase().replace(/^\./, '').replace(/^markdown$/, 'md') : v), z.enum(['md', 'pdf'], { error: 'the format is md or pdf' })).default('pdf'),
   }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis);
+    const crisis = await crisisFor(ctx, input.crisis);
     const s = await byNumber(ctx, crisis, input.number);
     const tz = zone(ctx);
     const previous = (s.number ?? 0) > 1 ? await ctx.store.sitreps.byNumber(crisis.id, (s.number ?? 0) - 1) : null;
@@ -331,8 +329,7 @@ export const sitrepExportCommand = defineCommand({
     if (input.format === 'md') {
       attachment = { filename: `${base}.md`, mimeType: 'text/markdown', content: sitrepMarkdown(doc), title: `SITREP ${s.number} ${crisis.code} (Markdown)`, altText: 'The SITREP as a Markdown document.' };
     } else {
-      const history = await ctx.store.sitreps.published(crisis.id, 200);
-      const chart = await sitrepChart(crisis.code, chartPoints(history.filter((h) => (h.number ?? 0) <= (s.number ?? 0)).slice(0, HISTORY_LIMIT), s, tz));
+      const chart = await publishedChart(ctx.store, crisis, s, tz);
       attachment = { filename: `${base}.pdf`, mimeType: 'application/pdf', content: await sitrepPdf(doc, chart, s.publishedAt ?? s.asOf), title: `SITREP ${s.number} ${crisis.code} (PDF)`, altText: 'The SITREP as a PDF document, with its chart.' };
     }
     return message({ text: `SITREP ${s.number} of ${crisis.code}, as ${input.format === 'md' ? 'Markdown' : 'PDF'}: ${formatSitrepTime(s.asOf.getTime(), tz)}.`, attachments: [attachment], visibility: s.namedCases.length ? 'direct' : 'caller' });
@@ -352,7 +349,7 @@ export const sitrepScheduleCommand = defineCommand({
     lead: z.string().max(100).optional(),
   }),
   async run(ctx, input) {
-    const crisis = await sitrepCrisis(ctx, input.crisis);
+    const crisis = await crisisFor(ctx, input.crisis);
     const errors: Record<string, string> = {};
     const cadence = input.cadence !== undefined ? parseCadence(input.cadence) : null;
     if (cadence && !cadence.ok) errors.cadence = cadence.error;
@@ -413,7 +410,7 @@ async function scopeOf(ctx: HandlerContext, s: string | undefined): Promise<{ sc
   if (s === undefined || /^(all|\*|every|everything)$/i.test(s.trim())) return { scope: ALL_CRISES, label: 'every crisis' };
   const code = crisisCodeInput.safeParse(s);
   if (!code.success) throw new CommandError('INVALID_INPUT', 'name a crisis code (e.g. NPL-EQ) or all', { crisis: 'a crisis code or all' });
-  const crisis = await sitrepCrisis(ctx, code.data);
+  const crisis = await crisisFor(ctx, code.data);
   return { scope: crisis.id, label: crisis.code };
 }
 

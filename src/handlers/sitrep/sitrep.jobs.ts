@@ -13,9 +13,9 @@ import type { CrisisRecord } from '../../store/crisis.repository';
 import { systemMeta, type Store } from '../../store/store';
 import type { Outbox } from '../ports';
 import { when } from '../roster/roster-common';
-import { chartPoints, sitrepChart, sitrepDraft, sitrepMessage } from './sitrep-view';
+import { sitrepDraft, sitrepMessage } from './sitrep-view';
 import { draftPreview } from './sitrep.commands';
-import { currentDraft, latePolicyOf, publishSitrep, SITREP_DUE_JOB, SITREP_REVIEW_JOB, SITREP_SEND_JOB, type SitrepDeps } from './sitrep.service';
+import { currentDraft, latePolicyOf, publishedChart, publishSitrep, SITREP_DUE_JOB, SITREP_REVIEW_JOB, SITREP_SEND_JOB, type SitrepDeps } from './sitrep.service';
 
 export interface SitrepJobDeps {
   store: Store;
@@ -60,8 +60,7 @@ export function registerSitrepJobs(scheduler: Scheduler, deps: SitrepJobDeps): v
       }
       const tz = deps.missionTimeZone;
       const previous = s.number > 1 ? await deps.store.sitreps.byNumber(crisis.id, s.number - 1) : null;
-      const history = (await deps.store.sitreps.published(crisis.id, 200)).filter((h) => (h.number ?? 0) <= (s.number ?? 0)).slice(0, 25);
-      const chart = await sitrepChart(crisis.code, chartPoints(history, s, tz));
+      const chart = await publishedChart(deps.store, crisis, s, tz);
       const reply = sitrepMessage(sitrepDraft(crisis, s, previous, tz, s.number), {
         attachments: [chart],
         visibility: to.kind === 'channel' ? 'channel' : 'direct',
@@ -86,10 +85,8 @@ export function registerSitrepJobs(scheduler: Scheduler, deps: SitrepJobDeps): v
     }
     const dueAt = new Date(p.data.dueAt);
     const draft = await currentDraft(sitrepDeps, crisis, null, ctx.now, dueAt);
-    const preview = await draftPreview({ store: deps.store, settings: { missionTimeZone: deps.missionTimeZone } }, crisis, draft, `SITREP due ${when(dueAt.getTime(), deps.missionTimeZone)}: please review and publish.`);
-    // The chart is left out here: stored messages carry no files; the table has the figures.
-    const { attachments: _chart, ...reply } = preview;
-    void _chart;
+    // No chart: a stored message carries no files; the table has the figures.
+    const reply = await draftPreview({ store: deps.store, settings: { missionTimeZone: deps.missionTimeZone } }, crisis, draft, `SITREP due ${when(dueAt.getTime(), deps.missionTimeZone)}: please review and publish.`, { chart: false });
     await deps.store.transaction((tx) => deps.outbox.deliver(tx, { key: `sitrep-review-dm:${crisis.id}:${p.data.dueAt}`, to: { kind: 'member', memberId: crisis.leadId as string }, reply: { ...reply, visibility: 'direct' } }));
     deps.outbox.wake?.();
     return { status: 'done' };

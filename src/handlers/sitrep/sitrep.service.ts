@@ -17,9 +17,12 @@ import {
 import type { ChannelProbe } from '../../notify/types';
 import type { Tx } from '../../store/client';
 import type { CrisisRecord } from '../../store/crisis.repository';
-import { isUniqueViolation, type SitrepRecord } from '../../store/sitrep.repository';
+import type { SitrepRecord } from '../../store/sitrep.repository';
+import { isUniqueViolation } from '../../store/unique';
 import type { AuditMeta, Store } from '../../store/store';
 import { loadBoard } from '../crisis/crisis-board';
+import type { ReplyAttachment } from '../../domain/reply';
+import { chartPoints, sitrepChart } from './sitrep-view';
 import type { Outbox } from '../ports';
 
 export const SITREP_SEND_JOB = 'sitrep-send';
@@ -37,6 +40,15 @@ export interface SitrepDeps {
   missionTimeZone: string;
   /** Absent on the console: the channel is then checked when the message is sent. */
   channels?: ChannelProbe | undefined;
+}
+
+/** SITREPs a chart shows: the newest this many. */
+export const CHART_HISTORY = 25;
+
+/** The chart of a published SITREP: people by status at it and the SITREPs before it. */
+export async function publishedChart(store: Store, crisis: Pick<CrisisRecord, 'id' | 'code'>, s: SitrepRecord, timeZone: string): Promise<ReplyAttachment> {
+  const history = await store.sitreps.publishedUpTo(crisis.id, s.number ?? 0, CHART_HISTORY);
+  return sitrepChart(crisis.code, chartPoints(history, s, timeZone));
 }
 
 export function cadenceOf(crisis: Pick<CrisisRecord, 'sitrepCadence'>): Cadence {
