@@ -13,6 +13,7 @@
 import { loadConfigOrExit } from '../src/env';
 import { CASE_BLIND, CASE_NOTE_SEALED, CASE_SEALED } from '../src/store/case.repository';
 import { DUPLICATE_SEALED, PERSON_BLIND, PERSON_NOTE_SEALED, PERSON_SEALED } from '../src/store/crisis.repository';
+import { MEMBER_SEALED } from '../src/store/member.repository';
 import { cipherFromSettings, FieldDecryptError, SEALED_PREFIX, type FieldCipher, type IdentifierKind } from '../src/store/field-crypto';
 import type { Tx } from '../src/store/client';
 import { migrate } from '../src/store/migrate';
@@ -25,8 +26,11 @@ const MAX_RETRIES = 5;
 
 interface TextTable {
   table: string;
+  /** the primary key (default "id") */
+  idColumn?: string;
   columns: readonly string[];
-  blind: readonly { kind: IdentifierKind; column: string; hash: string }[];
+  /** `only`: rows that carry the index (an SMS number among contact addresses) */
+  blind: readonly { kind: IdentifierKind; column: string; hash: string; only?: { column: string; value: string } }[];
 }
 
 /** Every table with sealed text columns. */
@@ -36,6 +40,9 @@ export const SEALED_TABLES: readonly TextTable[] = [
   { table: 'CaseNote', columns: CASE_NOTE_SEALED, blind: [] },
   { table: 'PersonNote', columns: PERSON_NOTE_SEALED, blind: [] },
   { table: 'DuplicateCandidate', columns: DUPLICATE_SEALED, blind: [] },
+  { table: 'Member', columns: MEMBER_SEALED, blind: [] },
+  { table: 'ContactMethod', columns: ['address'], blind: [{ kind: 'phone', column: 'address', hash: 'addressHash', only: { column: 'kind', value: 'sms' } }] },
+  { table: 'PageNotification', idColumn: 'key', columns: ['address'], blind: [] },
 ];
 
 export interface TableResult {
@@ -68,7 +75,7 @@ function text(v: unknown): string | null {
 
 /** What a row should hold under the current key; null when it holds it already. */
 function planRow(cipher: FieldCipher, t: TextTable, row: Row): Record<string, string | null> | null {
-  const id = String(row.id);
+  const id = String(row[t.idColumn ?? 'id']);
   const out: Record<string, string | null> = {};
   const plain = new Map<string, string | null>();
   const clear = (column: string): string | null => {
@@ -80,6 +87,7 @@ function planRow(cipher: FieldCipher, t: TextTable, row: Row): Record<string, st
     if (!cipher.isCurrent(v)) out[column] = cipher.seal(clear(column) as string, { table: t.table, column, id });
   }
   for (const b of t.blind) {
+    if (b.only && text(row[b.only.column]) !== b.only.value) continue;
     const v = text(row[b.column]);
     const stored = text(row[b.hash]);
     // Values under the current key were written with their index: only the others need the work.
@@ -106,7 +114,8 @@ export interface RotateOptions {
 
 async function rotateTable(store: Store, t: TextTable, batch: number, log: (line: string) => void, onBatch: RotateOptions['onBatch']): Promise<TableResult> {
   const cipher = store.cipher;
-  const read = [...new Set(['id', ...t.columns, ...t.blind.map((b) => b.hash)])];
+  const idCol = t.idColumn ?? 'id';
+  const read = [...new Set([idCol, ...t.columns, ...t.blind.flatMap((b) => [b.hash, ...(b.only ? [b.only.column] : [])])])];
   const select = `SELECT ${read.map((c) => `"${c}"`).join(', ')} FROM "${t.table}"`;
   const result: TableResult = { table: t.table, rows: 0, rewritten: 0, contended: 0, unreadable: [] };
   const total = Number((await store.sqlRead().all<{ n: unknown }>(`SELECT COUNT(*) AS "n" FROM "${t.table}"`))[0]?.n ?? 0);
@@ -120,7 +129,7 @@ async function rotateTable(store: Store, t: TextTable, batch: number, log: (line
         if (set) planned.push({ row, set });
       } catch (e) {
         if (!(e instanceof FieldDecryptError)) throw e;
-        result.unreadable.push({ id: String(row.id), problem: e.message });
+        result.unreadable.push({ id: String(row[idCol]), problem: e.message });
       }
     }
     if (!planned.length) return [];
@@ -129,10 +138,10 @@ async function rotateTable(store: Store, t: TextTable, batch: number, log: (line
       const sql = store.sqlIn(tx);
       for (const { row, set } of planned) {
         const columns = Object.keys(set);
-        const params: SqlValue[] = [...columns.map((c) => set[c] ?? null), String(row.id), ...t.columns.map((c) => text(row[c]))];
-        const n = await sql.run(`UPDATE "${t.table}" SET ${columns.map((c) => `"${c}" = ?`).join(', ')} WHERE "id" = ? AND ${t.columns.map((c) => sameAs(sql, c)).join(' AND ')}`, params);
+        const params: SqlValue[] = [...columns.map((c) => set[c] ?? null), String(row[idCol]), ...t.columns.map((c) => text(row[c]))];
+        const n = await sql.run(`UPDATE "${t.table}" SET ${columns.map((c) => `"${c}" = ?`).join(', ')} WHERE "${idCol}" = ? AND ${t.columns.map((c) => sameAs(sql, c)).join(' AND ')}`, params);
         if (n === 1) result.rewritten++;
-        else missed.push(String(row.id));
+        else missed.push(String(row[idCol]));
       }
     });
     return missed;
@@ -141,11 +150,11 @@ async function rotateTable(store: Store, t: TextTable, batch: number, log: (line
   let after = '';
   let retry: string[] = [];
   for (;;) {
-    const rows = await store.sqlRead().all<Row>(`${select} WHERE "id" > ? ORDER BY "id" LIMIT ?`, [after, batch]);
+    const rows = await store.sqlRead().all<Row>(`${select} WHERE "${idCol}" > ? ORDER BY "${idCol}" LIMIT ?`, [after, batch]);
     if (!rows.length) break;
     result.rows += rows.length;
-    after = String(rows[rows.length - 1]?.id);
-    await onBatch?.(t.table, rows.map((r) => String(r.id)));
+    after = String(rows[rows.length - 1]?.[idCol]);
+    await onBatch?.(t.table, rows.map((r) => String(r[idCol])));
     retry.push(...(await write(rows)));
     log(`${t.table}: ${result.rows.toLocaleString('en')} of ${total.toLocaleString('en')} rows read, ${result.rewritten.toLocaleString('en')} rewritten`);
   }
@@ -154,7 +163,7 @@ async function rotateTable(store: Store, t: TextTable, batch: number, log: (line
     const again: string[] = [];
     for (let i = 0; i < retry.length; i += batch) {
       const ids = retry.slice(i, i + batch);
-      const rows = await store.sqlRead().all<Row>(`${select} WHERE "id" IN (${ids.map(() => '?').join(', ')})`, ids);
+      const rows = await store.sqlRead().all<Row>(`${select} WHERE "${idCol}" IN (${ids.map(() => '?').join(', ')})`, ids);
       again.push(...(await write(rows)));
     }
     retry = again;
@@ -206,7 +215,8 @@ export async function remainingOld(store: Store): Promise<{ remaining: RotationR
       if (count) remaining.push({ table: t.table, column, count });
     }
     for (const b of t.blind) {
-      const rows = await sql.all<{ n: unknown }>(`SELECT COUNT(*) AS "n" FROM "${t.table}" WHERE "${b.column}" IS NOT NULL AND "${b.hash}" IS NULL`);
+      const only = b.only ? ` AND "${b.only.column}" = ?` : '';
+      const rows = await sql.all<{ n: unknown }>(`SELECT COUNT(*) AS "n" FROM "${t.table}" WHERE "${b.column}" IS NOT NULL AND "${b.hash}" IS NULL${only}`, b.only ? [b.only.value] : []);
       const count = Number(rows[0]?.n ?? 0);
       if (count) missingIndexes.push({ table: t.table, column: b.hash, count });
     }

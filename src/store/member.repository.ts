@@ -2,6 +2,7 @@ import type { IdentityRef, Member, MemberRef } from '../domain/member';
 import type { Platform } from '../domain/invocation';
 import { isRole, type Role } from '../domain/roles';
 import type { Db, Tx } from './client';
+import { FieldCipher, sealColumns } from './field-crypto';
 import { dateOrNull, inList, type SqlRunner } from './sql';
 import { newId } from './ids';
 import type { Writer } from './store';
@@ -20,14 +21,17 @@ type Row = {
   roles: { role: string }[];
 };
 
-function toMember(r: Row): Member {
+/** A member's own contact details: personal data, sealed like the citizens' (DATA_ENCRYPTION_KEY). */
+export const MEMBER_SEALED = ['email', 'phone'] as const;
+
+function toMember(r: Row, cipher: FieldCipher): Member {
   return {
     id: r.id,
     handle: r.handle,
     displayName: r.displayName,
     timeZone: r.timeZone,
-    email: r.email,
-    phone: r.phone,
+    email: cipher.openOrNull(r.email, { table: 'Member', column: 'email', id: r.id }),
+    phone: cipher.openOrNull(r.phone, { table: 'Member', column: 'phone', id: r.id }),
     removedAt: r.removedAt,
     roles: r.roles
       .map((g) => g.role)
@@ -43,8 +47,9 @@ export function memberSnapshot(m: Member): Record<string, unknown> {
     handle: m.handle,
     displayName: m.displayName,
     timeZone: m.timeZone,
-    email: m.email,
-    phone: m.phone,
+    // Whether they are set, not what they are: the audit log is not encrypted.
+    email: m.email ? '[contact]' : null,
+    phone: m.phone ? '[contact]' : null,
     roles: m.roles,
     identities: m.identities.map((i) => `${i.platform}:${i.externalId}`),
     removedAt: m.removedAt?.toISOString() ?? null,
@@ -76,7 +81,10 @@ export class MemberRepository {
   /** A lookup that overlapped a change must not cache what it read. */
   private generation = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: FieldCipher = FieldCipher.plaintext(),
+  ) {}
 
   /** Called after every committed (or rolled back) change. */
   invalidate(): void {
@@ -117,7 +125,7 @@ export class MemberRepository {
       where: { platform_externalId: { platform, externalId } },
       include: { member: { include } },
     });
-    const member = idn && !idn.member.removedAt ? toMember(idn.member) : null;
+    const member = idn && !idn.member.removedAt ? toMember(idn.member, this.cipher) : null;
     if (client === this.db && generation === this.generation) {
       if (this.identityCache.size >= 10_000) this.identityCache.clear();
       this.identityCache.set(key, { member, at: Date.now() });
@@ -127,12 +135,12 @@ export class MemberRepository {
 
   async byHandle(handle: string, client: Db | Tx = this.db): Promise<Member | null> {
     const r = await client.member.findUnique({ where: { handle }, include });
-    return r ? toMember(r) : null;
+    return r ? toMember(r, this.cipher) : null;
   }
 
   async byId(id: string, client: Db | Tx = this.db): Promise<Member | null> {
     const r = await client.member.findUnique({ where: { id }, include });
-    return r ? toMember(r) : null;
+    return r ? toMember(r, this.cipher) : null;
   }
 
   /** Active members only: a removed member cannot be named in commands. */
@@ -153,7 +161,7 @@ export class MemberRepository {
       include,
       orderBy: { handle: 'asc' },
     });
-    return rows.map(toMember);
+    return rows.map((r) => toMember(r, this.cipher));
   }
 
   /** Names and zones of these members (removed ones too), in plain SQL (hot paths). */
@@ -199,8 +207,7 @@ export class MemberRepository {
         handle: m.handle,
         displayName: m.displayName,
         timeZone: m.timeZone ?? null,
-        email: m.email ?? null,
-        phone: m.phone ?? null,
+        ...sealColumns(this.cipher, 'Member', id, { email: m.email ?? null, phone: m.phone ?? null }, MEMBER_SEALED),
         identities: { create: (m.identities ?? []).map((i) => ({ id: newId(), ...i })) },
         roles: { create: (m.roles ?? []).map((role) => ({ role, grantedBy })) },
       },
@@ -215,7 +222,7 @@ export class MemberRepository {
     await w.tx.member.update({
       where: { id: before.id },
       data: {
-        ...fields,
+        ...sealColumns(this.cipher, 'Member', before.id, fields, MEMBER_SEALED),
         identities: addIdentities?.length ? { create: addIdentities.map((i) => ({ id: newId(), ...i })) } : undefined,
       },
     });

@@ -12,6 +12,7 @@ import {
 } from '../domain/escalation';
 import type { Prisma, Page as PageRow, ContactMethod as ContactRow, PageNotification as NotificationRow } from '../generated/prisma-sqlite/client';
 import type { Db, Tx } from './client';
+import { FieldCipher, normaliseIdentifier } from './field-crypto';
 import { dateOf, dateOrNull, inList, type SqlBatch, type SqlRunner } from './sql';
 import { newId } from './ids';
 import type { Writer } from './store';
@@ -143,7 +144,20 @@ function toPage(r: PageRow): PageRecord {
   };
 }
 
-function toNotification(r: NotificationRow): NotificationRecord {
+/** Where a notification went (a phone or an email address): sealed, keyed by the notification. */
+function notificationAddress(cipher: FieldCipher, key: string, stored: string | null): string | null {
+  return cipher.openOrNull(stored, { table: 'PageNotification', column: 'address', id: key });
+}
+
+/** A contact address as the audit log keeps it: enough to tell two apart, not to reach anyone. */
+export function maskAddress(address: string | null): string | null {
+  if (address === null) return null;
+  const at = address.indexOf('@');
+  if (at > 0) return `${address.slice(0, 1)}…@${address.slice(at + 1)}`;
+  return address.length > 4 ? `…${address.slice(-3)}` : '…';
+}
+
+function toNotification(r: NotificationRow, cipher: FieldCipher): NotificationRecord {
   return {
     key: r.key,
     pageId: r.pageId,
@@ -152,7 +166,7 @@ function toNotification(r: NotificationRow): NotificationRecord {
     memberId: r.memberId,
     method: r.method as ContactKind,
     contactId: r.contactId,
-    address: r.address,
+    address: notificationAddress(cipher, r.key, r.address),
     status: r.status as NotificationStatus,
     dueAt: r.dueAt.getTime(),
     doneAt: ms(r.doneAt),
@@ -164,12 +178,12 @@ function toNotification(r: NotificationRow): NotificationRecord {
   };
 }
 
-function toContact(r: ContactRow): ContactRecord {
+function toContact(r: ContactRow, cipher: FieldCipher): ContactRecord {
   return {
     id: r.id,
     memberId: r.memberId,
     kind: r.kind as ContactKind,
-    address: r.address,
+    address: cipher.openOrNull(r.address, { table: 'ContactMethod', column: 'address', id: r.id }),
     verified: r.verifiedAt !== null,
     delayMs: r.delayMs,
     position: r.position,
@@ -230,22 +244,23 @@ export const pagesSql = {
     return new Map(rows.map((r) => [String(r.id), toPage(pageRowOf(r))]));
   },
 
-  async contactsOf(sql: SqlRunner, memberIds: string[]): Promise<Map<string, ContactRecord[]>> {
+  async contactsOf(sql: SqlRunner, cipher: FieldCipher, memberIds: string[]): Promise<Map<string, ContactRecord[]>> {
     const out = new Map<string, ContactRecord[]>(memberIds.map((id) => [id, []]));
     if (!memberIds.length) return out;
     const rows = await sql.all(`SELECT * FROM "ContactMethod" WHERE "memberId" IN (${inList(memberIds.length)}) ORDER BY "memberId", "position"`, memberIds);
     for (const r of rows) {
       const row = { ...(r as unknown as ContactRow), position: Number(r.position), delayMs: Number(r.delayMs), codeAttempts: Number(r.codeAttempts), verifiedAt: dateOrNull(r.verifiedAt), codeExpiresAt: dateOrNull(r.codeExpiresAt), createdAt: dateOf(r.createdAt) };
-      out.get(row.memberId)?.push(toContact(row));
+      out.get(row.memberId)?.push(toContact(row, cipher));
     }
     return out;
   },
 
-  addNotifications(sql: SqlBatch, rows: readonly NewNotification[]): void {
+  addNotifications(sql: SqlBatch, cipher: FieldCipher, rows: readonly NewNotification[]): void {
     for (const n of rows) {
+      const address = cipher.sealOrNull(n.address, { table: 'PageNotification', column: 'address', id: n.key });
       sql.insert(
         `INSERT INTO "PageNotification" ("key", "pageId", "version", "step", "memberId", "method", "contactId", "address", "status", "dueAt")`,
-        [n.key, n.pageId, n.version, n.step, n.memberId, n.method, n.contactId, n.address, 'pending', new Date(n.dueAt)],
+        [n.key, n.pageId, n.version, n.step, n.memberId, n.method, n.contactId, address, 'pending', new Date(n.dueAt)],
         `ON CONFLICT ("key") DO NOTHING`,
       );
     }
@@ -270,7 +285,7 @@ export const pagesSql = {
   },
 
   /** Notifications with their page and their member's name and zone: what sends need, in one read. */
-  async forSend(sql: SqlRunner, keys: string[]): Promise<Map<string, { n: NotificationRecord; page: PageRecord | null; name: string | null; timeZone: string | null }>> {
+  async forSend(sql: SqlRunner, cipher: FieldCipher, keys: string[]): Promise<Map<string, { n: NotificationRecord; page: PageRecord | null; name: string | null; timeZone: string | null }>> {
     const out = new Map<string, { n: NotificationRecord; page: PageRecord | null; name: string | null; timeZone: string | null }>();
     if (!keys.length) return out;
     const rows = await sql.all(
@@ -290,7 +305,7 @@ export const pagesSql = {
         memberId: String(r.n_memberId),
         method: String(r.n_method) as ContactKind,
         contactId: text(r.n_contactId),
-        address: text(r.n_address),
+        address: notificationAddress(cipher, String(r.n_key), text(r.n_address)),
         status: String(r.n_status) as NotificationStatus,
         dueAt: dateOf(r.n_dueAt).getTime(),
         doneAt: null,
@@ -307,7 +322,10 @@ export const pagesSql = {
 };
 
 export class PageRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: FieldCipher = FieldCipher.plaintext(),
+  ) {}
 
   /** The next value of a gap-free counter, in the caller's transaction (rolled back with it). */
   static async next(tx: Tx, name: string): Promise<number> {
@@ -466,12 +484,12 @@ export class PageRepository {
 
   async notifications(pageId: string, client: Db | Tx = this.db): Promise<NotificationRecord[]> {
     const rows = await client.pageNotification.findMany({ where: { pageId }, orderBy: [{ dueAt: 'asc' }, { key: 'asc' }] });
-    return rows.map(toNotification);
+    return rows.map((r) => toNotification(r, this.cipher));
   }
 
   async notification(key: string, client: Db | Tx = this.db): Promise<NotificationRecord | null> {
     const r = await client.pageNotification.findUnique({ where: { key } });
-    return r ? toNotification(r) : null;
+    return r ? toNotification(r, this.cipher) : null;
   }
 
   /** Notifications whose send job was cancelled before it started: marked skipped. */
@@ -486,13 +504,23 @@ export class PageRepository {
 
   async contacts(memberId: string, client: Db | Tx = this.db): Promise<ContactRecord[]> {
     const rows = await client.contactMethod.findMany({ where: { memberId }, orderBy: { position: 'asc' } });
-    return rows.map(toContact);
+    return rows.map((r) => toContact(r, this.cipher));
+  }
+
+  async contactById(id: string, client: Db | Tx = this.db): Promise<ContactRecord | null> {
+    const r = await client.contactMethod.findUnique({ where: { id } });
+    return r ? toContact(r, this.cipher) : null;
   }
 
   /** Members with a verified SMS method at this number (an inbound SMS names its sender so). */
   async membersWithPhone(phone: string, client: Db | Tx = this.db): Promise<string[]> {
-    const rows = await client.contactMethod.findMany({ where: { kind: 'sms', address: phone, verifiedAt: { not: null } }, select: { memberId: true } });
-    return [...new Set(rows.map((r) => r.memberId))];
+    // By blind index (and by the number itself, for a row written before encryption), then compared in clear.
+    const hashes = this.cipher.blindIndexes('phone', phone);
+    const rows = await client.contactMethod.findMany({
+      where: { kind: 'sms', verifiedAt: { not: null }, OR: [{ address: phone }, ...(hashes.length ? [{ addressHash: { in: hashes } }] : [])] },
+    });
+    const wanted = normaliseIdentifier('phone', phone);
+    return [...new Set(rows.map((r) => toContact(r, this.cipher)).filter((c) => c.address !== null && normaliseIdentifier('phone', c.address) === wanted).map((c) => c.memberId))];
   }
 
   async addContact(
@@ -500,18 +528,21 @@ export class PageRepository {
     c: { memberId: string; kind: ContactKind; address: string | null; delayMs: number; verifiedAt: Date | null; codeHash: string | null; codeExpiresAt: Date | null },
   ): Promise<ContactRecord> {
     const last = await w.tx.contactMethod.aggregate({ where: { memberId: c.memberId }, _max: { position: true } });
-    const r = await w.tx.contactMethod.create({ data: { id: newId(), ...c, position: (last._max.position ?? 0) + 1 } });
-    const out = toContact(r);
-    await w.audit('contact', out.id, 'create', null, { memberId: out.memberId, kind: out.kind, address: out.address, delayMs: out.delayMs, verified: out.verified });
+    const id = newId();
+    const address = this.cipher.sealOrNull(c.address, { table: 'ContactMethod', column: 'address', id });
+    const addressHash = c.kind === 'sms' ? this.cipher.blindIndex('phone', c.address) : null;
+    const r = await w.tx.contactMethod.create({ data: { id, ...c, address, addressHash, position: (last._max.position ?? 0) + 1 } });
+    const out = toContact(r, this.cipher);
+    await w.audit('contact', out.id, 'create', null, { memberId: out.memberId, kind: out.kind, address: maskAddress(out.address), delayMs: out.delayMs, verified: out.verified });
     return out;
   }
 
   async updateContact(tx: Tx, id: string, data: { verifiedAt?: Date | null; codeHash?: string | null; codeExpiresAt?: Date | null; codeAttempts?: number; delayMs?: number }): Promise<ContactRecord> {
-    return toContact(await tx.contactMethod.update({ where: { id }, data }));
+    return toContact(await tx.contactMethod.update({ where: { id }, data }), this.cipher);
   }
 
   async removeContact(w: Writer, c: ContactRecord): Promise<void> {
     await w.tx.contactMethod.delete({ where: { id: c.id } });
-    await w.audit('contact', c.id, 'remove', { memberId: c.memberId, kind: c.kind, address: c.address }, null);
+    await w.audit('contact', c.id, 'remove', { memberId: c.memberId, kind: c.kind, address: maskAddress(c.address) }, null);
   }
 }

@@ -5,6 +5,7 @@
 // Subject access reads the rows that hold a person's data and the audit entries about them; the
 // personal fields themselves are read through the repositories, which decrypt them.
 import { ERASED } from '../domain/retention';
+import type { ChainedFields } from './audit-chain';
 import type { Db, Tx } from './client';
 import type { Provider } from './migrate';
 import { inList, numbered } from './sql';
@@ -254,19 +255,8 @@ export interface DuplicateRow {
   createdAt: Date;
 }
 
-export interface AuditRow {
-  id: number;
-  at: Date;
-  actorId: string | null;
-  actorName: string;
-  platform: string;
-  requestId: string;
-  entity: string;
-  entityId: string;
-  action: string;
-  before: string | null;
-  after: string | null;
-}
+/** An audit entry as subject access shows it: its chain fields (seq, prevHash) left out. */
+export type AuditRow = { id: number } & Omit<ChainedFields, 'seq' | 'prevHash'>;
 
 export class SubjectAccessRepository {
   constructor(private readonly db: Db) {}

@@ -71,11 +71,11 @@ export class Store {
     this.provider = clients.provider;
     this.db = clients.read;
     this.writer = clients.write;
-    this.members = new MemberRepository(this.db);
+    this.members = new MemberRepository(this.db, this.cipher);
     this.audit = new AuditRepository(this.db);
     this.conversations = new ConversationRepository(this.db, (fn) => this.transaction(fn));
     this.rosters = new RosterRepository(this.db);
-    this.pages = new PageRepository(this.db);
+    this.pages = new PageRepository(this.db, this.cipher);
     this.cases = new CaseRepository(this.db, () => this.sqlRead(), this.cipher);
     this.crises = new CrisisRepository(this.db, () => this.sqlRead(), this.cipher);
     this.sitreps = new SitrepRepository(this.db);

@@ -5,17 +5,21 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
 import type { Core } from '../../src/core';
 import { personInputSchema } from '../../src/domain/person';
 import { personOf } from '../../src/handlers/crisis/crisis.service';
 import { cipherFromSettings, SEALED_PREFIX } from '../../src/store/field-crypto';
 import { Store, systemMeta } from '../../src/store/store';
 import { remainingOld, rotateKeys, SEALED_TABLES, summaryLines } from '../../scripts/keys-rotate';
+import { registerPagingJobs } from '../../src/handlers/page/page.jobs';
 import { as, coreOn, manualClock, msg, textOf } from '../helpers/core';
 import { describeEachDb, tempDir } from '../helpers/db';
 
 const spec = (id: string): string => `${id}:${crypto.randomBytes(32).toString('base64')}`;
 const PEOPLE = 24;
+/** SMS set up (never reached: no job sends here), so that an SMS contact can be added. */
+const SMS = { SMS_WEBHOOK_URL: 'http://u:p@127.0.0.1:9/sms', SMS_FROM: '+15550000000' };
 
 function csv(): string {
   const rows = ['Full name,Date of birth,Passport,Phone,Email'];
@@ -34,11 +38,19 @@ describeEachDb('keys:rotate', (fresh) => {
     const stores: Store[] = [];
     try {
       // Before: the bot under the old key, and a row from before any key was configured.
-      let core = await coreOn(db, { DATA_ENCRYPTION_KEY: OLD }, clock.now);
+      let core = await coreOn(db, { DATA_ENCRYPTION_KEY: OLD, ...SMS }, clock.now);
       cores.push(core);
       const root = as(core, 'root');
-      expect(msg(await root.run('/duty member add handle=cara name="Cara Cell" roles=crisis,officer')).ok).toBe(true);
+      expect(msg(await root.run('/duty member add handle=cara name="Cara Cell" email=cara.cell@example.gov phone="+48 22 555 0199" roles=crisis,officer')).ok).toBe(true);
       const cara = () => as(core, 'cara');
+      // Staff contacts: an SMS number (with its blind index) and where a page to it went.
+      expect(msg(await cara().run('/duty contact add sms +48 600 111 222')).ok).toBe(true);
+      const caraId = (await core.store.members.byHandle('cara'))?.id as string;
+      await core.store.transaction((tx) => tx.contactMethod.updateMany({ where: { memberId: caraId }, data: { verifiedAt: clock.now() } }));
+      registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger: pino({ level: 'silent' }), settings: core.settings, channels: {} });
+      expect(msg(await root.run('/page @cara Rotation drill')).ok).toBe(true);
+      await core.scheduler.runDue();
+      expect(await core.store.db.pageNotification.count({ where: { method: 'sms' } })).toBe(1);
       expect(msg(await cara().run('/crisis open name="Rotation drill" code=ROT region=Poland')).ok).toBe(true);
       const file = path.join(dir, 'people.csv');
       fs.writeFileSync(file, csv());
@@ -65,7 +77,7 @@ describeEachDb('keys:rotate', (fresh) => {
       cores.pop();
 
       // The bot restarted with the new key, the old one still readable; keys:rotate beside it.
-      core = await coreOn(db, { DATA_ENCRYPTION_KEY: NEW, DATA_ENCRYPTION_OLD_KEYS: OLD }, clock.now);
+      core = await coreOn(db, { DATA_ENCRYPTION_KEY: NEW, DATA_ENCRYPTION_OLD_KEYS: OLD, ...SMS }, clock.now);
       cores.push(core);
       const rotator = Store.open(db.url, { cipher: cipherFromSettings({ DATA_ENCRYPTION_KEY: NEW, DATA_ENCRYPTION_OLD_KEYS: [OLD] }) });
       stores.push(rotator);
@@ -137,6 +149,11 @@ describeEachDb('keys:rotate', (fresh) => {
       expect((await after.crises.byIdentifiers(crisisId, { passport: 'ML1234567' })).map((p) => p.fullName)).toEqual(['Marek Legacy']);
       expect((await after.crises.byIdentifiers(crisisId, { email: 'MAREK@example.org' })).map((p) => p.fullName)).toEqual(['Marek Legacy']);
       expect((await after.crises.byIdentifiers(crisisId, { passport: 'RT1000017' })).map((p) => p.fullName)).toEqual(['Person Numberr17']);
+      // Staff contacts read under the new key alone; an inbound SMS still finds its sender.
+      const member = await after.members.byHandle('cara');
+      expect([member?.email, member?.phone]).toEqual(['cara.cell@example.gov', '+48225550199']);
+      expect(await after.pages.membersWithPhone('+48600111222')).toEqual([member?.id]);
+      expect((await after.pages.notifications((await after.db.pageNotification.findFirst({ where: { method: 'sms' } }))?.pageId as string)).find((n) => n.method === 'sms')?.address).toBe('+48600111222');
       // And in the database, every sealed value is under the new key.
       const sql = after.sqlRead();
       for (const t of SEALED_TABLES) {

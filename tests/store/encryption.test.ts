@@ -11,10 +11,13 @@ import type { Core } from '../../src/core';
 import { personInputSchema } from '../../src/domain/person';
 import { personOf } from '../../src/handlers/crisis/crisis.service';
 import { runImport, startImport } from '../../src/handlers/crisis/import.service';
+import { registerPagingJobs } from '../../src/handlers/page/page.jobs';
+import { SmsNotifier } from '../../src/notify/sms';
 import { cipherFromSettings, FieldCipher, FieldDecryptError, parseDataKey, SEALED_PREFIX, type DataKey } from '../../src/store/field-crypto';
 import { Store, systemMeta } from '../../src/store/store';
 import { as, coreOn, manualClock, msg, TEST_DATA_KEY, textOf } from '../helpers/core';
 import { describeEachDb, tempDir, type TestDb } from '../helpers/db';
+import { startSmsFake, type SmsFake } from '../helpers/sms-fake';
 
 const key = (id: string): DataKey => ({ id, key: crypto.randomBytes(32) });
 const at = { table: 'Person', column: 'phone', id: 'p1' };
@@ -154,15 +157,19 @@ describeEachDb('encryption at rest', (fresh) => {
   let zofia = 0;
   let caseRef = '';
 
+  let sms: SmsFake;
+
   beforeAll(async () => {
     db = await fresh();
     dir = tempDir();
-    core = await coreOn(db, {}, clock.now);
+    sms = await startSmsFake();
+    core = await coreOn(db, { SMS_WEBHOOK_URL: sms.url, SMS_FROM: '+15550000000' }, clock.now);
     expect(msg(await as(core, 'root').run('/duty member add handle=cara name="Cara Cell" roles=crisis,officer')).ok).toBe(true);
     expect(msg(await cara().run('/crisis open name="Encryption drill" code=ENC region=Poland')).ok).toBe(true);
   });
   afterAll(async () => {
     await core.close();
+    await sms.close();
     await db.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -200,11 +207,40 @@ describeEachDb('encryption at rest', (fresh) => {
     for (const s of ['stadium camp', 'looking for my father', '1961-03']) expect(pfif).toContain(s);
   });
 
+  test("staff contact details too: a member's email and phone, their SMS number, and where a page went; inbound SMS still finds its sender", async () => {
+    registerPagingJobs(core.scheduler, { store: core.store, outbox: core.outbox, logger: pino({ level: 'silent' }), settings: core.settings, channels: { sms: new SmsNotifier({ url: sms.url, from: '+15550000000' }) } });
+    const root = as(core, 'root');
+    const dora = as(core, 'dora');
+    expect(msg(await root.run('/duty member add handle=dora name="Dora Duty" email=dora.duty@example.gov phone="+44 20 7946 0311" roles=officer')).ok).toBe(true);
+    expect(msg(await dora.run('/duty contact add sms +44 7700 900311')).ok).toBe(true);
+    // The code goes out by SMS (the job reads the number from the method), and verifies it.
+    await core.scheduler.runDue();
+    const [text] = (await sms.waitFor(1)).map((m) => m.body);
+    expect(sms.messages[0]?.to).toBe('+447700900311');
+    const code = /code is (\d{6})/.exec(text ?? '')?.[1] ?? '';
+    expect(msg(await dora.run(`/duty contact verify 1 ${code}`)).title).toBe('Verified');
+    // A page reaches her by SMS.
+    expect(msg(await root.run('/page @dora Encryption drill page')).ok).toBe(true);
+    for (let i = 0; i < 5 && sms.messages.length < 2; i++) await core.scheduler.runDue();
+    expect(sms.messages.map((m) => m.to)).toEqual(['+447700900311', '+447700900311']);
+    expect((await core.store.db.pageNotification.findFirst())?.address).toMatch(new RegExp(`^${SEALED_PREFIX}test:`));
+
+    const dump = await everything(core.store);
+    for (const s of ['dora.duty@example.gov', '7946 0311', '2079460311', '7700 900311', '7700900311']) expect([s, dump.includes(s)]).toEqual([s, false]);
+    // Read back where they are shown and used.
+    const shown = textOf(await root.run('/duty member list'));
+    expect(shown).toContain('dora.duty@example.gov');
+    expect(textOf(await dora.run('/duty contact list'))).toContain('+447700900311');
+    const member = await core.store.members.byHandle('dora');
+    expect(await core.store.pages.membersWithPhone('+44 7700 900311')).toEqual([member?.id]);
+    expect(await core.store.pages.membersWithPhone('+44 7700 900312')).toEqual([]);
+  });
+
   test('a file waiting to be imported is sealed too', async () => {
     const crisis = await core.store.crises.byCode('ENC');
     const deps = { store: core.store, outbox: core.outbox, logger: pino({ level: 'silent' }), missionTimeZone: 'UTC' };
     const file = Buffer.from('Full name,Passport,Email\r\nIrena Zielińska,IZ5550123,irena.z@example.org\r\n');
-    const runId = await startImport(deps, systemMeta('t'), crisis as NonNullable<typeof crisis>, { name: 'waiting.csv', content: file, format: 'csv' }, null, { id: null }, clock.now(), { schedule: false });
+    const runId = await startImport(deps, systemMeta('t'), crisis as NonNullable<typeof crisis>, { name: 'waiting.csv', content: file, format: 'csv' }, null, { id: null }, clock.now(), { runHere: true });
     const stored = await core.store.db.importFile.findUnique({ where: { runId } });
     expect(Buffer.from(stored?.content ?? []).includes('IZ5550123')).toBe(false);
     expect((await runImport(deps, runId, clock.now)).imported).toBe(1);

@@ -8,7 +8,7 @@ import { message } from '../../domain/reply';
 import type { PersonNoteRecord, PersonRecord } from '../../store/crisis.repository';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { actorOf, crisisCodeInput, crisisFor } from './crisis-access';
-import { failImport, importMessage, runImport, startImport } from './import.service';
+import { deferTakeover, failImport, importMessage, runImport, startImport } from './import.service';
 import { writePeopleCsv } from './person-csv';
 import type { PersonRecord as FileRecord, PfifNote, PfifPersonExtras } from './person-record';
 import { writePfif } from './pfif';
@@ -77,15 +77,16 @@ export const crisisImportCommand = defineCommand({
     const format = formatOf(name, input.format, content);
     const deps = { store: ctx.store, outbox: ctx.outbox, logger: ctx.logger, missionTimeZone: ctx.settings.missionTimeZone };
     const onConsole = ctx.caller.platform === 'console';
-    // The console runs no scheduler and imports here and now: no job is queued, so a server sharing
-    // the database does not run the same import too.
-    const runId = await startImport(deps, ctx.meta, crisis, { name, content, format }, onConsole ? null : `member:${actor.id}`, { id: actor.id }, ctx.now, { schedule: !onConsole });
+    // The console runs no scheduler and imports here and now. Its job stands by behind it, pushed
+    // back at every batch: a server takes the import up only if this process dies.
+    const runId = await startImport(deps, ctx.meta, crisis, { name, content, format }, onConsole ? null : `member:${actor.id}`, { id: actor.id }, ctx.now, { runHere: onConsole });
     if (!onConsole) {
       return message({ title: `Importing ${name} into ${crisis.code}`, text: 'Progress and the row-by-row report come in our direct messages.' });
     }
     let s: Awaited<ReturnType<typeof runImport>>;
     try {
-      s = await runImport(deps, runId, () => ctx.now);
+      const started = Date.now();
+      s = await runImport(deps, runId, () => ctx.now, () => deferTakeover(deps.store, runId, new Date(ctx.now.getTime() + Date.now() - started)));
     } catch (err) {
       // Never leave the run "running": rows already committed stay; the run says it failed.
       const reason = err instanceof Error ? err.message : String(err);

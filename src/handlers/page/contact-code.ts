@@ -12,7 +12,8 @@ export const MAX_CODE_ATTEMPTS = 5;
 export interface ContactCodePayload {
   contactId: string;
   kind: Exclude<ContactKind, 'chat'>;
-  address: string;
+  /** Not queued any more (the job table is not encrypted): the job reads it from the method. */
+  address?: string;
   text: string;
 }
 
@@ -32,8 +33,8 @@ export function codeMatches(contactId: string, code: string, hash: string): bool
 }
 
 /** Queues the code's message in the caller's transaction (each new code is its own delivery). */
-export async function sendContactCode(outbox: Outbox, tx: Tx, c: { id: string; kind: Exclude<ContactKind, 'chat'>; address: string }, code: string, now: Date): Promise<void> {
+export async function sendContactCode(outbox: Outbox, tx: Tx, c: { id: string; kind: Exclude<ContactKind, 'chat'> }, code: string, now: Date): Promise<void> {
   const text = `Duty Desk: your verification code is ${code}. It expires in 15 minutes. If you did not ask for it, ignore this message.`;
-  const payload: ContactCodePayload = { contactId: c.id, kind: c.kind, address: c.address, text };
+  const payload: ContactCodePayload = { contactId: c.id, kind: c.kind, text };
   await outbox.schedule(tx, { kind: CONTACT_CODE_JOB, key: `contact:${c.id}:code:${hashCode(c.id, code).slice(0, 16)}`, dueAt: now, payload });
 }

@@ -79,7 +79,7 @@ async function issueCode(ctx: HandlerContext, w: Writer, c: ContactRecord): Prom
   if (c.kind === 'chat' || c.address === null) throw new Error(`contact ${c.id}: a ${c.kind} method takes no code`);
   const code = newCode();
   await ctx.store.pages.updateContact(w.tx, c.id, { codeHash: hashCode(c.id, code), codeExpiresAt: new Date(ctx.now.getTime() + CODE_TTL_MS), codeAttempts: 0 });
-  await sendContactCode(ctx.outbox, w.tx, { id: c.id, kind: c.kind, address: c.address }, code, ctx.now);
+  await sendContactCode(ctx.outbox, w.tx, { id: c.id, kind: c.kind }, code, ctx.now);
   await w.audit('contact', c.id, 'send-code', { codeAttempts: c.codeAttempts }, { codeExpiresAt: new Date(ctx.now.getTime() + CODE_TTL_MS).toISOString(), codeAttempts: 0 });
 }
 

@@ -54,7 +54,8 @@ const stepPayload = z.object({ pageId: z.string(), version: z.number().int(), st
 const sendPayload = z.object({ key: z.string() });
 const pagePayload = z.object({ pageId: z.string() });
 const threadPayload = z.union([z.object({ pageId: z.string(), at: z.number(), text: z.string() }), z.object({ pageId: z.string(), eventId: z.number().int() })]);
-const codePayload = z.object({ contactId: z.string(), kind: z.enum(['sms', 'email']), address: z.string(), text: z.string() });
+// address: only in jobs queued before addresses were encrypted; now read from the method at send time.
+const codePayload = z.object({ contactId: z.string(), kind: z.enum(['sms', 'email']), address: z.string().optional(), text: z.string() });
 
 /** When a member has set up nothing: their chat DM, at once. */
 const DEFAULT_CHAT: ContactMethod = { id: 'chat', kind: 'chat', address: null, verified: true, delayMs: 0 };
@@ -70,9 +71,9 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
   const tz = settings.missionTimeZone;
   // A claim starts many jobs at once: their reads go to the database together.
   const pageLoader = new BatchLoader((ids: string[]) => pagesSql.pages(store.sqlRead(), ids));
-  const sendLoader = new BatchLoader((keys: string[]) => pagesSql.forSend(store.sqlRead(), keys));
+  const sendLoader = new BatchLoader((keys: string[]) => pagesSql.forSend(store.sqlRead(), store.cipher, keys));
   const namesLoader = new BatchLoader((ids: string[]) => MemberRepository.namesVia(store.sqlRead(), ids));
-  const contactsLoader = new BatchLoader((ids: string[]) => pagesSql.contactsOf(store.sqlRead(), ids));
+  const contactsLoader = new BatchLoader((ids: string[]) => pagesSql.contactsOf(store.sqlRead(), store.cipher, ids));
 
   /** Member ids a target means at `now`, or why it means nobody. */
   async function membersOf(t: EscalationTarget, now: number): Promise<{ ids: string[]; nobody?: string }> {
@@ -138,7 +139,7 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
     return {
       status: 'done',
       effects: async (sql) => {
-        pagesSql.addNotifications(sql, sends);
+        pagesSql.addNotifications(sql, store.cipher, sends);
         scheduler.enqueueIn(sql, sends.map((s) => ({ kind: PAGE_SEND_JOB, key: s.key, dueAt: new Date(s.dueAt), payload: { key: s.key } })));
         event(sql, page, { at: now, type: reached.length ? 'step' : 'unreachable', memberId: null, channel: null, text: `${label}: ${who}${why.length ? ` (${why.join('; ')})` : ''}` });
       },
@@ -322,7 +323,9 @@ export function registerPagingJobs(scheduler: Scheduler, deps: PagingJobDeps): v
       const reply = message({ title: 'Duty Desk verification code', text: c.text, visibility: 'direct', fallback: c.text });
       const out = c.kind === 'sms' ? channels.sms : channels.email;
       if (!out) return { status: 'failed', error: `${c.kind} is not configured` };
-      const r = await out.send(c.address, reply);
+      const address = c.address ?? (await store.pages.contactById(c.contactId))?.address;
+      if (!address) return { status: 'failed', error: 'the contact method was removed before its code went out' };
+      const r = await out.send(address, reply);
       if (r.ok) return { status: 'done' };
       if (r.retryable && job.attempts < SEND_ATTEMPTS) return { status: 'retry', afterMs: r.retryAfterMs ?? 1000 * job.attempts, error: r.error };
       return { status: 'failed', error: r.error };
