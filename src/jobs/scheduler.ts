@@ -94,6 +94,13 @@ export interface RegisterOptions {
    */
   onLost?: (job: LostJob, tx: Tx) => Promise<void>;
   /**
+   * Called when the scheduler gives up on a job whose workers kept dying on it (claimed more than
+   * maxAttempts times), before it is marked failed without running: the place to close what the
+   * job had opened (an import left "running"). Must be idempotent: a death between the two
+   * brings it here again.
+   */
+  onAbandoned?: (job: LostJob, tx: Tx) => Promise<void>;
+  /**
    * The job's lane (e.g. "chat:member:<id>"), from its payload; undefined for none. Jobs of one
    * lane, of any kind, are started in the order they were queued and never overtake one that
    * waits for its retry. Keep it cheap: it runs for every claimed job of the kind.
@@ -137,6 +144,7 @@ interface Registration {
   atMostOnce: boolean;
   maxAttempts: number;
   onLost?: (job: LostJob, tx: Tx) => Promise<void>;
+  onAbandoned?: (job: LostJob, tx: Tx) => Promise<void>;
   lane?: (payload: unknown) => string | undefined;
 }
 
@@ -318,6 +326,7 @@ export class Scheduler {
       atMostOnce: opts.atMostOnce ?? false,
       maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       ...(opts.onLost ? { onLost: opts.onLost } : {}),
+      ...(opts.onAbandoned ? { onAbandoned: opts.onAbandoned } : {}),
       ...(opts.lane ? { lane: opts.lane } : {}),
     });
   }
@@ -733,6 +742,22 @@ export class Scheduler {
     }
     // Only reachable when workers keep dying on this job: don't let it take down the next one.
     if (row.attempts > reg.maxAttempts) {
+      const onAbandoned = reg.onAbandoned;
+      if (onAbandoned) {
+        let payload: unknown = null;
+        try {
+          payload = JSON.parse(row.payload) as unknown;
+        } catch {
+          // an unreadable payload still gets its hook, with null
+        }
+        try {
+          await this.store.transaction((tx) => onAbandoned({ id: row.id, kind: row.kind, key: row.idempotencyKey, payload }, tx));
+        } catch (err) {
+          // Back to pending, attempts still over: the next claim tries the hook again.
+          log.error({ err }, 'could not close an abandoned job; it will be tried again');
+          return record({ status: 'pending', dueAt: new Date(this.clock().getTime() + backoffMs(row.attempts)), error: errorText(err) });
+        }
+      }
       return record({ status: 'failed', error: `gave up after ${row.attempts - 1} attempts (its worker stopped each time)` });
     }
     let payload: unknown;

@@ -5,8 +5,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
+import pino from 'pino';
 import type { Core } from '../../src/core';
+import { registerImportJobs, startImport, TAKEOVER_MS } from '../../src/handlers/crisis/import.service';
 import { parsePfif } from '../../src/handlers/crisis/pfif';
+import { systemMeta } from '../../src/store/store';
 import { as, coreOn, manualClock, msg, textOf } from '../helpers/core';
 import { freshSqlite, tempDir, type TestDb } from '../helpers/db';
 
@@ -224,13 +227,37 @@ describe('crisis import and export [sqlite, console]', () => {
     expect(t).toMatch(/Row 2, person bad\.org\/p2, (entry|source)_date: /);
   });
 
-  test('malformed PFIF fails the run with the reason; the console queues no job and never leaves a run running', async () => {
+  test('on the console the job stands by behind the import and is retired when it ends; it takes up an import whose console died', async () => {
+    const p = file('standby.csv', 'ID,Full name\r\nS1,Standby One\r\nS2,Standby Two\r\n');
+    expect(textOf(await root().run(`/crisis import HTY file=${p}`))).toContain('2 new');
+    const run = await core.store.db.importRun.findFirst({ where: { fileName: 'standby.csv' } });
+    expect(await core.store.db.job.findUnique({ where: { idempotencyKey: `import:${run?.id}` } })).toMatchObject({ status: 'cancelled' });
+
+    // The console starts an import and dies before its first batch: the run is "running", its job waits.
+    const crisis = await core.store.crises.byCode('HTY');
+    if (!crisis) throw new Error('no crisis');
+    const deps = { store: core.store, outbox: core.outbox, logger: pino({ level: 'silent' }), missionTimeZone: 'Europe/Istanbul' };
+    const content = Buffer.from('ID,Full name\r\nD1,Died Once\r\nD2,Died Twice\r\n', 'utf8');
+    const runId = await startImport(deps, systemMeta('t-died'), crisis, { name: 'died.csv', content, format: 'csv' }, null, { id: null }, clock.now(), { runHere: true });
+    // A server shares the database: it runs the import job, but not while the console may still be at it.
+    registerImportJobs(core.scheduler, deps);
+    clock.advance(TAKEOVER_MS - 1_000);
+    await core.scheduler.runDue();
+    expect((await core.store.db.importRun.findUnique({ where: { id: runId } }))?.status).toBe('running');
+    clock.advance(2_000);
+    expect(await core.scheduler.runDue()).toBe(1);
+    expect(await core.store.db.importRun.findUnique({ where: { id: runId } })).toMatchObject({ status: 'done', imported: 2 });
+    expect(await core.store.db.person.count({ where: { crisisId: crisis.id, fullName: { startsWith: 'Died ' } } })).toBe(2);
+    expect(await core.store.db.importFile.count({ where: { runId } })).toBe(0);
+  });
+
+  test('malformed PFIF fails the run with the reason; the console retires its standby job and never leaves a run running', async () => {
     const t = textOf(await root().run(`/crisis import RIM file=${file('broken.xml', '<pfif:pfif xmlns:pfif="http://zesty.ca/pfif/1.4"><pfif:person>')}`));
     expect(t).toContain('failed');
     expect(t).toContain('not valid PFIF');
     const run = await core.store.db.importRun.findFirst({ where: { fileName: 'broken.xml' } });
     expect(run?.status).toBe('failed');
-    expect(await core.store.db.job.count({ where: { kind: 'crisis-import', idempotencyKey: `import:${run?.id}` } })).toBe(0);
+    expect(await core.store.db.job.count({ where: { kind: 'crisis-import', idempotencyKey: `import:${run?.id}`, status: { not: 'cancelled' } } })).toBe(0);
     // An import that throws: marked failed, and the reason told.
     const people = core.store.crises.people.bind(core.store.crises);
     core.store.crises.people = () => Promise.reject(new Error('disk on fire'));
@@ -244,6 +271,7 @@ describe('crisis import and export [sqlite, console]', () => {
     const thrown = await core.store.db.importRun.findFirst({ where: { fileName: 'throws.csv' } });
     expect(thrown?.status).toBe('failed');
     expect(thrown?.finishedAt).not.toBeNull();
+    expect(await core.store.db.job.findUnique({ where: { idempotencyKey: `import:${thrown?.id}` } })).toMatchObject({ status: 'cancelled' });
   });
 
   test('a file sent with the command in chat starts an import job whose report comes by DM', async () => {

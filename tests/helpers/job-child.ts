@@ -9,6 +9,7 @@ import { Scheduler } from '../../src/jobs/scheduler';
 import { registerDelivery } from '../../src/notify/deliver';
 import { RoutingNotifier } from '../../src/notify/routing';
 import { createSlackDeliveryClient, SlackNotifier } from '../../src/notify/slack';
+import { cipherFromSettings } from '../../src/store/field-crypto';
 import { Store } from '../../src/store/store';
 
 function env(name: string): string {
@@ -18,7 +19,8 @@ function env(name: string): string {
 }
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
-const store = Store.open(env('DATABASE_URL'));
+// Under the key the test's own core writes with (members' contact details are sealed).
+const store = Store.open(env('DATABASE_URL'), { cipher: cipherFromSettings({ DATA_ENCRYPTION_KEY: process.env.DATA_ENCRYPTION_KEY }) });
 const scheduler = new Scheduler({
   store,
   logger,

@@ -2,6 +2,7 @@
 // transactional enqueue, retries, cancellation, leases (re-run or "outcome unknown"), the watchdog.
 import { backoffMs } from '../../src/jobs/backoff';
 import { OUTCOME_UNKNOWN, Scheduler, type ClaimedJob, type JobOutcome } from '../../src/jobs/scheduler';
+import type { Tx } from '../../src/store/client';
 import type { Store } from '../../src/store/store';
 import { systemMeta } from '../../src/store/store';
 import { describeEachDb, type TestDb } from '../helpers/db';
@@ -258,6 +259,43 @@ describeEachDb('scheduler', (fresh) => {
     hang.resolve({ status: 'failed', error: 'late' });
     await firstRun;
     expect(await jobRow(store, k)).toMatchObject({ status: 'done', lockedBy: 'second', result: '"second"', lastError: null });
+  });
+
+  test('a job whose workers keep dying is given up, and its onAbandoned hook closes what it opened (once it succeeds)', async () => {
+    const closed: unknown[] = [];
+    let hookFails = true;
+    const onAbandoned = async (job: { payload: unknown }, tx: Tx) => {
+      if (hookFails) {
+        hookFails = false;
+        throw new Error('database blinked');
+      }
+      // The hook runs in a transaction of its own.
+      await tx.job.count();
+      closed.push(job.payload);
+    };
+    const workers = ['w1', 'w2', 'w3', 'w4'].map((id) => scheduler({ workerId: id, leaseMs: 1_000 }));
+    const hang = deferred<JobOutcome>();
+    const seen = workers.map((w) => recorder(w, 'import', () => hang.promise, { maxAttempts: 2, onAbandoned }));
+    const k = key('import');
+    await workers[0]?.enqueue({ kind: 'import', key: k, dueAt: clock.now(), payload: { runId: 'r1' } });
+    // Two workers claim it and die (their leases lapse): attempts 1 and 2.
+    void workers[0]?.runDue();
+    await until(() => seen[0]?.length === 1);
+    clock.advance(1_001);
+    void workers[1]?.runDue();
+    await until(() => seen[1]?.length === 1);
+    clock.advance(1_001);
+    // The third claim is over maxAttempts: the handler does not run; the hook fails once, so the job waits and tries again.
+    expect(await workers[2]?.runDue()).toBe(1);
+    expect(seen[2]).toHaveLength(0);
+    expect(closed).toEqual([]);
+    expect(await jobRow(store, k)).toMatchObject({ status: 'pending', lastError: 'database blinked' });
+    clock.advance(60_000);
+    expect(await workers[3]?.runDue()).toBe(1);
+    expect(seen[3]).toHaveLength(0);
+    expect(closed).toEqual([{ runId: 'r1' }]);
+    expect(await jobRow(store, k)).toMatchObject({ status: 'failed', lastError: 'gave up after 3 attempts (its worker stopped each time)' });
+    hang.resolve({ status: 'done' });
   });
 
   test('an at-most-once job whose lease ran out is marked failed, not run again', async () => {

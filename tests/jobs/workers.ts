@@ -8,6 +8,7 @@ import type { Store } from '../../src/store/store';
 import type { TestDb } from '../helpers/db';
 import { startSlackFake, type SlackFake } from '../helpers/slack-fake';
 import { migratedStore, quiet } from './rig';
+import { TEST_DATA_KEY } from '../helpers/core';
 
 export interface Worker {
   child: ChildProcess;
@@ -18,7 +19,7 @@ export interface Worker {
 export function startWorker(env: Record<string, string>): Promise<Worker> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/job-child.ts'], {
     cwd: projectRoot(),
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', DATA_ENCRYPTION_KEY: TEST_DATA_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];

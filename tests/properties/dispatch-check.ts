@@ -45,8 +45,9 @@ const KNOWN_WRITES_ON_REFUSAL: Readonly<Record<string, readonly string[]>> = {
   'sitrep publish': ['Sitrep.UPDATE', 'Sitrep.INSERT'],
   'sitrep edit': ['Sitrep.UPDATE', 'Sitrep.INSERT', 'AuditEntry.INSERT', 'AuditHead.UPDATE', 'AuditHead.INSERT'],
   // An import that imports nothing (every row refused, or not PFIF at all) is still recorded:
-  // its run, its file (kept while it runs) and an audit entry say who tried what and when.
-  'crisis import': ['ImportRun.INSERT', 'ImportRun.UPDATE', 'ImportFile.INSERT', 'ImportFile.DELETE', 'AuditEntry.INSERT', 'AuditHead.UPDATE', 'AuditHead.INSERT'],
+  // its run, its file (kept while it runs) and an audit entry say who tried what and when. Its
+  // job stood by to take over should the importing process die, and is cancelled at the end.
+  'crisis import': ['ImportRun.INSERT', 'ImportRun.UPDATE', 'ImportFile.INSERT', 'ImportFile.DELETE', 'Job.INSERT', 'Job.UPDATE', 'AuditEntry.INSERT', 'AuditHead.UPDATE', 'AuditHead.INSERT'],
 };
 
 function unexpectedWrites(c: AnyCommand, writes: Writes): string[] {

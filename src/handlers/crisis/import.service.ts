@@ -49,6 +49,13 @@ const MAX_PER_KEY = 25;
 const MAX_PER_WEAK_KEY = 8;
 /** The progress message is updated at most this often. */
 const PROGRESS_EVERY_MS = 2000;
+/**
+ * An import run in the command (the console) still queues its job, this far behind it and pushed
+ * back at every batch: should the process die, a server takes the import up (and resumes it) once
+ * the console has been silent this long. Longer than a transaction may last (60 s), so a slow
+ * batch is not taken for a dead console.
+ */
+export const TAKEOVER_MS = 150_000;
 /** Tries before an import is reported failed (each resumes where the last stopped). */
 const IMPORT_ATTEMPTS = 4;
 
@@ -338,8 +345,24 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   return summary;
 }
 
+/** The import's job, if it still waits behind a run in the command: not needed any more. */
+function retireTakeover(tx: Tx, runId: string, at: Date): Promise<unknown> {
+  return tx.job.updateMany({ where: { idempotencyKey: importJobKey(runId), status: 'pending' }, data: { status: 'cancelled', finishedAt: at } });
+}
+
+/** A run in the command is alive: its job waits another TAKEOVER_MS from `now`. */
+export async function deferTakeover(store: Store, runId: string, now: Date): Promise<void> {
+  const dueAt = new Date(now.getTime() + TAKEOVER_MS);
+  await store.transaction((tx) => tx.job.updateMany({ where: { idempotencyKey: importJobKey(runId), status: 'pending', dueAt: { lt: dueAt } }, data: { dueAt } }));
+}
+
+function importJobKey(runId: string): string {
+  return `import:${runId}`;
+}
+
 async function finish(store: Store, runId: string, s: ImportSummary, status: 'done' | 'failed', at: Date): Promise<void> {
   await store.transaction(async (tx) => {
+    await retireTakeover(tx, runId, at);
     await tx.importFile.deleteMany({ where: { runId } });
     await tx.importRun.update({
       where: { id: runId },
@@ -553,30 +576,34 @@ export async function startImport(
   reportTo: string | null,
   by: { id: string | null },
   now: Date,
-  opts: { schedule?: boolean } = {},
+  opts: { runHere?: boolean } = {},
 ): Promise<string> {
   const id = newId();
-  const schedule = opts.schedule ?? true;
   await deps.store.change(meta, async (w) => {
     await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, reportTo, status: 'running', startedAt: now, byId: by.id } });
     // The file is personal data too: sealed like the fields until the import drops it.
     await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(deps.store.cipher.sealBytes(file.content, importFileAt(id))) } });
-    // schedule: false when the caller runs the import itself (the console).
-    if (schedule) await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: `import:${id}`, dueAt: now, payload: { runId: id } });
+    // runHere: the caller runs the import itself (the console); the job only stands by behind it.
+    const dueAt = opts.runHere ? new Date(now.getTime() + TAKEOVER_MS) : now;
+    await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: importJobKey(id), dueAt, payload: { runId: id } });
     await w.audit('crisis', crisis.id, 'import', null, { runId: id, file: file.name, bytes: file.content.length });
   });
-  deps.outbox.wake?.();
+  if (!opts.runHere) deps.outbox.wake?.();
   return id;
 }
 
 /** An import that could not finish: marked failed with the reason, its file dropped. */
 export async function failImport(store: Store, runId: string, reason: string, at: Date): Promise<void> {
-  await store.transaction(async (tx) => {
-    await tx.importFile.deleteMany({ where: { runId } });
-    await tx.importRun.updateMany({
-      where: { id: runId, status: 'running' },
-      data: { status: 'failed', finishedAt: at, problems: JSON.stringify([{ row: 0, column: '', problem: reason.slice(0, 500) }]), problemCount: 1 },
-    });
+  await store.transaction((tx) => failImportIn(tx, runId, reason, at));
+}
+
+/** failImport in the caller's transaction. */
+async function failImportIn(tx: Tx, runId: string, reason: string, at: Date): Promise<void> {
+  await retireTakeover(tx, runId, at);
+  await tx.importFile.deleteMany({ where: { runId } });
+  await tx.importRun.updateMany({
+    where: { id: runId, status: 'running' },
+    data: { status: 'failed', finishedAt: at, problems: JSON.stringify([{ row: 0, column: '', problem: reason.slice(0, 500) }]), problemCount: 1 },
   });
 }
 
@@ -639,10 +666,7 @@ export function registerImportJobs(scheduler: Scheduler, deps: ImportJobDeps): v
         // Rows already committed stay, and a retry skips them. Out of retries: say so, never leave it "running".
         if (job.attempts < IMPORT_ATTEMPTS) throw err;
         ctx.logger.error({ err, runId: run.id }, 'import failed');
-        await store.transaction(async (tx) => {
-          await tx.importFile.deleteMany({ where: { runId: run.id } });
-          await tx.importRun.update({ where: { id: run.id }, data: { status: 'failed', finishedAt: scheduler.now() } });
-        });
+        await failImport(store, run.id, err instanceof Error ? err.message : String(err), scheduler.now());
         await showProgress(run.id).catch((e: unknown) => ctx.logger.warn({ err: e }, 'could not show import progress'));
         return { status: 'failed', error: `import failed: ${err instanceof Error ? err.message : String(err)}` };
       }
@@ -650,6 +674,14 @@ export function registerImportJobs(scheduler: Scheduler, deps: ImportJobDeps): v
       ctx.logger.info({ runId: run.id, total: s.total, imported: s.imported, problems: s.problemCount }, 'import finished');
       return { status: 'done', result: { total: s.total, imported: s.imported, updated: s.updated, problems: s.problemCount } };
     },
-    { maxAttempts: IMPORT_ATTEMPTS },
+    {
+      maxAttempts: IMPORT_ATTEMPTS,
+      // Its workers kept dying on it (a file that kills the process?): say so, never leave it "running".
+      onAbandoned: async (job, tx) => {
+        const p = payloadSchema.safeParse(job.payload);
+        if (!p.success) return;
+        await failImportIn(tx, p.data.runId, `the import stopped ${IMPORT_ATTEMPTS} times without finishing; rows already imported stay`, scheduler.now());
+      },
+    },
   );
 }
