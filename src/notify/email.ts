@@ -2,7 +2,7 @@
 // once: a connection lost after the message body started going out leaves the outcome unknown.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { createTransport } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
 import type { MessageReply } from '../domain/reply';
 import { notDelivered, outcomeUnknown, type DeliveryResult } from './types';
 
@@ -123,6 +123,9 @@ export class EmailNotifier {
     this.from = opts.from ?? `Duty Desk <duty-desk@${host}>`;
     this.domain = domainOf(this.from);
     const timeout = opts.timeoutMs ?? 30_000;
+    // Loaded only when SMTP is set up.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deferred load, typed by the cast
+    const { createTransport } = require('nodemailer') as typeof Nodemailer;
     this.transport = createTransport({
       url: opts.url,
       pool: true,

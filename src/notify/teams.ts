@@ -1,7 +1,7 @@
 // Teams delivery: a proactive message through the adapter's continueConversation, to the
 // conversation reference stored when the member (or channel) last spoke to the bot.
 import type { ConversationReference, TurnContext } from 'botbuilder';
-import { activityFor, isConversationReference } from '../bot/teams';
+import { activityFor, isConversationReference } from '../bot/teams/activity';
 import { normalizeUserId } from '../bot/teams/text';
 import type { Member } from '../domain/member';
 import type { MessageReply } from '../domain/reply';

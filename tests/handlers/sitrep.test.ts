@@ -144,6 +144,8 @@ describe('SITREPs [server, sqlite]', () => {
     expect(payload).toContain('C-2026-00001');
     expect(payload).not.toContain(SECRET_NAME);
     expect(payload).not.toContain(CASE_NAME);
+    // The DM's chart is uploaded after its message: wait for that upload to finish as well.
+    await slack.waitForCall('files.completeUploadExternal', () => slack.callsTo('files.completeUploadExternal').length >= 2, 5000);
     expect(slack.uploads.length).toBeGreaterThanOrEqual(2);
     expect(slack.uploads[0]?.content.subarray(1, 4).toString()).toBe('PNG');
     const history = textOf(msg(await cara().run('/sitrep history NPL-EQ')));

@@ -14,8 +14,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
-import PDFDocument from 'pdfkit';
-import { PNG } from 'pngjs';
+import type PDFDocumentClass from 'pdfkit';
+import type { PNG as PNGClass } from 'pngjs';
+
+// Loaded at the first PDF, not at start: pdfkit alone is a third of a second of every start-up.
+/* eslint-disable @typescript-eslint/no-require-imports -- deferred loads, typed by the casts */
+const pdfkit = (): typeof PDFDocumentClass => require('pdfkit') as typeof PDFDocumentClass;
+const pngjs = (): { PNG: typeof PNGClass } => require('pngjs') as { PNG: typeof PNGClass };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface PdfTable {
   headers: string[];
@@ -711,6 +717,7 @@ function normalizePng(input: unknown): { data: Buffer; width: number; height: nu
   const height = png.readUInt32BE(20);
   if (width === 0 || height === 0 || width * height > MAX_IMAGE_PIXELS) return undefined;
   try {
+    const { PNG } = pngjs();
     const decoded = PNG.sync.read(png);
     let opaque = true;
     for (let i = 3; i < decoded.data.length; i += 4) {
@@ -746,6 +753,7 @@ export function renderPdf(spec: PdfDocumentSpec): Promise<Buffer> {
       };
       if (spec.author !== undefined) info.Author = oneLine(spec.author);
       if (spec.subject !== undefined) info.Subject = oneLine(spec.subject);
+      const PDFDocument = pdfkit();
       const doc = new PDFDocument({ size: 'A4', margin: 0, bufferPages: true, displayTitle: true, info });
       const chunks: Buffer[] = [];
       doc.on('data', (chunk: Buffer) => chunks.push(chunk));
