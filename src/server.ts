@@ -3,9 +3,11 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createSlack, type SlackRuntime } from './bot/slack';
-import { createTeams } from './bot/teams';
+import type * as TeamsModule from './bot/teams';
+import type { TeamsRuntime } from './bot/teams';
 import { slackEnabled, teamsEnabled, type Config } from './config';
 import { startCore, type Core } from './core';
+import { seenInPostgres, type SeenCheck } from './store/seen.repository';
 import type { Dispatcher } from './handlers/ports';
 import { calendarRoute } from './http/calendar.route';
 import { smsInboundRoute } from './http/sms.route';
@@ -38,6 +40,11 @@ export interface ServerOptions {
   /** Tests: where Teams tokens' signing keys are published (a loopback OpenID endpoint). */
   teamsOpenIdMetadataUrl?: string;
 }
+
+/** How long a stop waits for the commands under way (a deploy's SIGTERM gives 30 s, usually). */
+const DRAIN_MS = 25_000;
+/** After the last command: time for its reply to reach the person. */
+const REPLY_GRACE_MS = 500;
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
@@ -73,13 +80,40 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }),
   );
 
-  const deps = { config, dispatcher: core.dispatcher, logger, conversations: core.conversations };
+  // Commands under way, so that a stop (a deploy's SIGTERM) lets them finish: Slack has had its
+  // ack, and the officer's case must not be dropped with the process.
+  const inFlight = new Set<Promise<unknown>>();
+  const dispatcher: Dispatcher = {
+    preview: (text) => core.dispatcher.preview(text),
+    dispatch: (invocation) => {
+      const running = core.dispatcher.dispatch(invocation);
+      inFlight.add(running);
+      void running.finally(() => inFlight.delete(running));
+      return running;
+    },
+  };
+  const deps = { config, dispatcher, logger, conversations: core.conversations };
   let slack: SlackRuntime | undefined;
+  let seen: SeenCheck | undefined;
   if (slackEnabled(config)) {
-    slack = createSlack({ ...deps, members: core.store.members }, { app });
+    // One process on SQLite remembers alone; replicas on PostgreSQL share what they accepted.
+    seen = core.store.provider === 'postgresql' ? seenInPostgres(config.DATABASE_URL) : undefined;
+    slack = createSlack({ ...deps, members: core.store.members, ...(seen ? { seen } : {}) }, { app });
   }
-  const teams = createTeams({ ...deps, ...(opts.teamsOpenIdMetadataUrl ? { openIdMetadataUrl: opts.teamsOpenIdMetadataUrl } : {}) });
+  // The Teams stack takes seconds to load: only when Teams is set up (a restart comes back sooner).
+  let teams: TeamsRuntime | undefined;
+  if (teamsEnabled(config)) {
+    // require, not import(): compiled to CommonJS, and jest and tsx resolve it to the .ts file alike.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deferred load, typed by the cast
+    const { createTeams } = require('./bot/teams') as typeof TeamsModule;
+    teams = createTeams({ ...deps, ...(opts.teamsOpenIdMetadataUrl ? { openIdMetadataUrl: opts.teamsOpenIdMetadataUrl } : {}) });
+  }
   app.post('/api/messages', (req, res) => {
+    if (!teams) {
+      logger.warn({ status: 401 }, 'rejected a Teams activity: Teams is not configured');
+      res.status(401).json({ error: 'teams_not_configured', message: 'Teams is not configured: set TEAMS_APP_ID and TEAMS_APP_PASSWORD' });
+      return;
+    }
     teams.handle(req, res).catch((err: unknown) => {
       logger.error({ err }, 'teams: unhandled error');
       if (!res.headersSent) res.status(500).end();
@@ -103,7 +137,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
             }),
           }
         : {}),
-      ...(teamsEnabled(config) ? { teams: new TeamsNotifier({ adapter: teams.adapter, botAppId: teams.botAppId, members: core.store.members, conversations: core.store.conversations }) } : {}),
+      ...(teams ? { teams: new TeamsNotifier({ adapter: teams.adapter, botAppId: teams.botAppId, members: core.store.members, conversations: core.store.conversations }) } : {}),
   });
   registerDelivery(core.scheduler, chat);
   // Commands may now check a channel before committing to post there (SITREPs).
@@ -126,6 +160,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     server = await new Promise((resolve, reject) => {
       // Unauthenticated Teams (the Emulator) must not be reachable from other hosts.
       const s = app.listen(config.PORT, anonymousTeams ? '127.0.0.1' : '0.0.0.0', () => resolve(s));
+      // Idle keep-alive connections are kept longer than a load balancer's (60 s on most): with
+      // Node's 5 s, a request sent on a connection just as we close it fails (a 502 at the proxy).
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 66_000;
       s.on('error', reject);
     });
   } catch (err) {
@@ -135,10 +173,36 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await core.close();
     throw err;
   }
-  // Only once the server is up: a failed start leaves no scheduler claiming jobs.
+  const close = async (): Promise<void> => {
+    if (slack) await slack.stop();
+    // No new requests; those under way finish (up to DRAIN_MS), and their replies get a moment.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (inFlight.size) {
+      logger.info({ commands: inFlight.size }, 'stopping: letting the commands under way finish');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_MS)));
+      await Promise.race([Promise.allSettled([...inFlight]).then(() => new Promise((r) => setTimeout(r, REPLY_GRACE_MS))), late]);
+      clearTimeout(timer);
+      if (inFlight.size) logger.error({ commands: inFlight.size }, 'stopping with commands still under way after the drain time');
+    }
+    server.closeAllConnections();
+    await closed;
+    await seen?.close();
+    await core.close();
+    sms?.close();
+    email?.close();
+  };
+  // Bolt's HTTP receiver has no server of its own here; Socket Mode connects out. A token Slack
+  // refuses stops the start-up (Slack merely away does not: see createSlack).
+  try {
+    if (slack) await slack.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  // Only once all is up: a failed start leaves no scheduler claiming jobs.
   core.scheduler.start();
-  // Bolt's HTTP receiver has no server of its own here; Socket Mode connects out.
-  if (slack) await slack.start();
   const port = (server.address() as AddressInfo).port;
   logger.info(
     {
@@ -153,17 +217,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    dispatcher: core.dispatcher,
+    dispatcher,
     core,
-    async close() {
-      if (slack) await slack.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await core.close();
-      sms?.close();
-      email?.close();
-    },
+    close,
   };
 }

@@ -43,8 +43,37 @@ class CapturingSqlite extends PrismaBetterSQLite3 {
     const adapter = await super.connect();
     const client = (adapter as unknown as { client?: unknown }).client;
     if (client instanceof BetterSqlite) this.onConnect(client);
-    return adapter;
+    return spaced(adapter);
   }
+}
+
+type Queryable = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
+type Query = Parameters<Queryable['queryRaw']>[0];
+
+const toIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * better-sqlite3 answers synchronously, so a command's queries run back to back as microtasks and
+ * never let the event loop reach its I/O: under load, Slack's acks (3 s at most) and new requests
+ * wait behind whole commands. After each query outside a transaction we step out to the I/O phase
+ * once (about a microsecond of work), so acks go out between them. Not inside a transaction: it
+ * holds the write lock, and another connection of this process waiting for that lock would wait
+ * synchronously, with the event loop (and so the holder) stopped.
+ */
+function spaced<T extends Pick<Queryable, 'queryRaw' | 'executeRaw'>>(q: T): T {
+  const queryRaw = q.queryRaw.bind(q);
+  const executeRaw = q.executeRaw.bind(q);
+  q.queryRaw = async (query: Query) => {
+    const r = await queryRaw(query);
+    await toIo();
+    return r;
+  };
+  q.executeRaw = async (query: Query) => {
+    const r = await executeRaw(query);
+    await toIo();
+    return r;
+  };
+  return q;
 }
 
 /**

@@ -156,6 +156,11 @@ export async function startBotConnectorFake(): Promise<BotConnectorFake> {
       else res.end(JSON.stringify(m[1] ? { id: `fake-activity-${n}` } : { id: `fake-conversation-${n}`, activityId: `fake-activity-${n}` }));
     });
   });
+  // Idle connections kept for minutes, like the real service, not Node's 5 s: botbuilder's agent
+  // never drops an idle connection itself, and with 5 s a burst paced 1 s apart keeps reusing
+  // sockets just as the server closes them (ECONNRESET after writing: "may not have arrived", not
+  // resent). In production that race needs a connection idle for minutes, and ends the same way.
+  server.keepAliveTimeout = 240_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

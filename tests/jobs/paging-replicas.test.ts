@@ -171,7 +171,9 @@ interface Arrival {
       .catch(async (err: unknown) => {
         const a = received.poll();
         const byStatus = await core.store.db.pageNotification.groupBy({ by: ['status'], _count: { _all: true } });
-        throw new Error(`${String(err)}; received ${a.length}, open jobs ${await openJobs()}, notifications ${JSON.stringify(byStatus)}`);
+        const odd = await core.store.db.pageNotification.findMany({ where: { status: { not: 'sent' } }, take: 5 });
+        const warnings = children.flatMap((c) => c.stderr.join('').split('\n').filter((l) => /unknown|lost|stopped|timeout|lease/i.test(l)).slice(0, 5).map((l) => `${c.name}: ${l.slice(0, 400)}`));
+        throw new Error(`${String(err)}; received ${a.length}, open jobs ${await openJobs()}, notifications ${JSON.stringify(byStatus)}; not sent: ${JSON.stringify(odd)}; replica warnings: ${warnings.join(' | ')}`);
       })
       .finally(() => clearInterval(stamper));
 

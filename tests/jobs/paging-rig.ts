@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { projectRoot } from '../../src/store/paths';
 import type { Store } from '../../src/store/store';
 import { dmChannel, type SlackFake } from '../helpers/slack-fake';
+import { TEST_DATA_KEY } from '../helpers/core';
 
 export interface ServerChild {
   name: string;
@@ -37,7 +38,8 @@ function spawnServerChild(name: string, env: Record<string, string>): Spawned {
   for (const k of CONFIG_VARS) delete base[k];
   const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/server-child.ts'], {
     cwd: projectRoot(),
-    env: { ...base, LOG_LEVEL: 'warn', CHILD_NAME: name, ...env },
+    // The key the test's own core writes under (testConfig): replicas must read what it wrote.
+    env: { ...base, LOG_LEVEL: 'warn', CHILD_NAME: name, DATA_ENCRYPTION_KEY: TEST_DATA_KEY, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];

@@ -1,7 +1,9 @@
 // The HTTP server as a whole: health, unknown routes, hostile bodies, and the database going away.
+import crypto from 'node:crypto';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startServer, type RunningServer } from '../../src/server';
+import { Store } from '../../src/store/store';
 import { freshPostgres, freshSqlite, pgAdminUrl, type TestDb } from '../helpers/db';
 import { testConfig } from '../helpers/core';
 
@@ -30,6 +32,7 @@ describe('server [sqlite]', () => {
     expect((await get(`${server.url}/nope`)).status).toBe(404);
     const teams = await fetch(`${server.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"message"' });
     expect(teams.status).toBe(401);
+    expect(await teams.json()).toMatchObject({ error: 'teams_not_configured' });
     // Slack is off: its route does not exist.
     const slack = await fetch(`${server.url}/slack/events`, { method: 'POST', body: 'x' });
     expect(slack.status).toBe(404);
@@ -37,6 +40,28 @@ describe('server [sqlite]', () => {
     // Nothing was changed by those requests (the built-in escalation policy made at start aside).
     expect(await server.core.store.db.auditEntry.count({ where: { entity: { not: 'policy' } } })).toBe(0);
   });
+});
+
+test('a stop lets the commands under way finish: acknowledged work is saved, not dropped with the process', async () => {
+  const db = await freshSqlite();
+  try {
+    const server = await startServer(testConfig({ DATABASE_URL: db.url, PORT: '0', BOOTSTRAP_ADMINS: 'console:root' }), { logger: pino({ level: 'silent' }) });
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      server.dispatcher.dispatch({ kind: 'command', text: `/duty member add handle=late${i} name="Late ${i}" roles=officer`, caller: { platform: 'console', externalId: 'root' }, origin: {}, requestId: crypto.randomUUID() }),
+    );
+    // The stop comes while they run (a deploy's SIGTERM).
+    await server.close();
+    const replies = await Promise.all(pending);
+    expect(replies.filter((r) => r.kind === 'message' && r.ok)).toHaveLength(20);
+    const store = Store.open(db.url);
+    try {
+      expect(await store.db.member.count({ where: { handle: { startsWith: 'late' } } })).toBe(20);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await db.drop();
+  }
 });
 
 (pgAdminUrl ? describe : describe.skip)('server [postgresql]', () => {

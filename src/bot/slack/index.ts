@@ -27,6 +27,15 @@ function errorDetails(error: Error): { err: unknown; requestId?: string } {
   return { err: original };
 }
 
+/** auth.test's errors that mean the token itself is wrong (not Slack being away). */
+const BAD_TOKEN = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type', 'team_access_not_granted', 'enterprise_is_restricted']);
+
+function isBadToken(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; data?: { error?: unknown } };
+  return e.code === webApi.ErrorCode.PlatformError && typeof e.data?.error === 'string' && BAD_TOKEN.has(e.data.error);
+}
+
 export function createSlack(deps: SlackDeps, http?: { app: express.Application }): SlackRuntime {
   const { config } = deps;
   const token = config.SLACK_BOT_TOKEN;
@@ -74,7 +83,7 @@ export function createSlack(deps: SlackDeps, http?: { app: express.Application }
     if (!config.SLACK_SIGNING_SECRET) throw new Error('SLACK_SIGNING_SECRET is required for Slack over HTTP');
     // Before the receiver's route: nothing unsigned, stale, replayed, oversized or from another
     // workspace reaches Bolt. Bolt checks the signature again (defence in depth, one HMAC).
-    http.app.post(SLACK_EVENTS_PATH, slackGate({ signingSecret: config.SLACK_SIGNING_SECRET, workspaces, logger: deps.logger }));
+    http.app.post(SLACK_EVENTS_PATH, slackGate({ signingSecret: config.SLACK_SIGNING_SECRET, workspaces, logger: deps.logger, ...(deps.seen ? { seen: deps.seen } : {}) }));
     const receiver = new ExpressReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       app: http.app,
@@ -105,15 +114,46 @@ export function createSlack(deps: SlackDeps, http?: { app: express.Application }
   registerListeners(app, deps);
 
   let started = false;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const log = deps.logger.child({ component: 'slack' });
+  /** Socket Mode's connection, tried again and again while Slack is away (never past stop()). */
+  const connect = async (attempt: number): Promise<void> => {
+    try {
+      await app.start();
+      started = true;
+      if (attempt > 0) log.info({ attempt }, 'slack: connected (Socket Mode)');
+    } catch (err) {
+      if (isBadToken(err) || stopped) throw err;
+      const waitMs = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
+      log.error({ err, waitMs }, 'slack: Socket Mode could not connect; trying again');
+      retry = setTimeout(() => void connect(attempt + 1).catch((e: unknown) => log.error({ err: e }, 'slack: Socket Mode gave up: the token was refused')), waitMs);
+      retry.unref();
+    }
+  };
   return {
     app,
     client,
     async start() {
-      await whoAmI();
-      if (socket) await app.start();
-      started = true;
+      let reachable = true;
+      try {
+        await whoAmI();
+      } catch (err) {
+        reachable = false;
+        // A refused token is a configuration error: stop the start-up. Slack being away is not:
+        // Teams, SMS, email and the escalations must run without it (Slack requests get 503 and
+        // auth.test is asked again at the next one; messages to Slack queue until it answers).
+        if (isBadToken(err)) throw err;
+        log.error({ err }, 'slack: auth.test got no answer; starting without Slack for now');
+      }
+      // Connected before start() returns when Slack answers; in the background while it does not.
+      if (socket && reachable) await connect(0);
+      else if (socket) void connect(0).catch((err: unknown) => log.error({ err }, 'slack: Socket Mode gave up: the token was refused'));
+      else started = true;
     },
     async stop() {
+      stopped = true;
+      clearTimeout(retry);
       if (!socket || !started) return;
       started = false;
       // Bolt's receiver.stop() does not wait for the close handshake; the client's disconnect()

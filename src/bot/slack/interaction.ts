@@ -135,14 +135,31 @@ export interface MessageTarget {
 
 // Kept-alive connections to Slack's hooks. node:http rather than fetch: fetch's web streams cost
 // close to a millisecond of CPU a reply, which competes with the 3-second acks of others.
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 32 }), https: new https.Agent({ keepAlive: true, maxSockets: 32 }) };
+// An idle connection is dropped after 4 s, before the usual 5 s of servers' keep-alive: one reused
+// just as the server closes it would fail (below, such a failure is tried once more).
+const agentOptions = { keepAlive: true, maxSockets: 32, timeout: 4_000 };
+const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
 
 async function postToResponseUrl(url: string, payload: Record<string, unknown>): Promise<void> {
+  try {
+    await postOnceToResponseUrl(url, payload);
+  } catch (err) {
+    // Node's advice for keep-alive: a reused connection reset before any answer was closed by the
+    // server while idle, and the request never read; a second try (on a new one) is safe.
+    if (!(err instanceof ReusedSocketReset)) throw err;
+    await postOnceToResponseUrl(url, payload);
+  }
+}
+
+class ReusedSocketReset extends Error {}
+
+async function postOnceToResponseUrl(url: string, payload: Record<string, unknown>): Promise<void> {
   const u = new URL(url);
   const body = JSON.stringify(payload);
   const secure = u.protocol === 'https:';
   if (!secure && u.protocol !== 'http:') throw new Error('response_url is not an http(s) URL');
   const status = await new Promise<number>((resolve, reject) => {
+    let answered = false;
     const req = (secure ? https : http).request(
       u,
       {
@@ -152,13 +169,16 @@ async function postToResponseUrl(url: string, payload: Record<string, unknown>):
         timeout: 10_000,
       },
       (res) => {
+        answered = true;
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error('response_url timed out')));
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      reject(!answered && req.reusedSocket && err.code === 'ECONNRESET' ? new ReusedSocketReset(err.message) : err);
+    });
     req.end(body);
   });
   if (status < 200 || status >= 300) throw new Error(`response_url answered ${status}`);
