@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type express from 'express';
 import type { Logger } from '../../logger';
+import type { SeenCheck } from '../../store/seen.repository';
 
 /**
  * Well above anything Slack sends: the largest payloads are view submissions (the whole modal, at
@@ -41,6 +42,8 @@ export interface SlackGateOptions {
   maxBodyBytes?: number;
   /** Milliseconds since the epoch (tests move it). */
   now?: () => number;
+  /** Shared with the other replicas (PostgreSQL): a replay reaching another one is refused too. */
+  seen?: SeenCheck;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -188,8 +191,19 @@ export function slackGate(opts: SlackGateOptions): express.RequestHandler {
     }
     if (raw === 'too_large') return { status: 413, error: 'body_too_large', reason: `body over the ${limit}-byte limit` };
     if (!verifySignature(opts.signingSecret, raw, timestamp, signature)) return { status: 401, error: 'bad_signature', reason: 'the signature does not match the body' };
-    if (!replays.firstTime(signature, (Number(timestamp) + MAX_CLOCK_SKEW_S) * 1000, now())) {
+    const expiresAt = (Number(timestamp) + MAX_CLOCK_SKEW_S) * 1000;
+    if (!replays.firstTime(signature, expiresAt, now())) {
       return { status: 401, error: 'replayed', reason: 'a request with this signature was already accepted' };
+    }
+    if (opts.seen) {
+      try {
+        if (!(await opts.seen.firstTime(`slack-signature:${signature}`, new Date(expiresAt), new Date(now())))) {
+          return { status: 401, error: 'replayed', reason: 'a request with this signature was already accepted (by another replica)' };
+        }
+      } catch (err) {
+        // The database away: the commands will say so themselves; this replica's memory still holds.
+        logger.warn({ err }, 'slack: could not check the shared replay table; this replica\'s memory only');
+      }
     }
     const body = parseSlackBody(raw.toString('utf8'), header(req, 'content-type'));
     if (!body) return { status: 400, error: 'bad_body', reason: 'the body is neither JSON nor a form Slack sends' };
