@@ -70,7 +70,12 @@ export async function freePort(): Promise<number> {
 
 /** Starts a node script and waits until GET <url> answers 2xx. */
 export async function startProcess(script: string, env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], { cwd: root(), env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_CHILD_LOGS=<dir>: each child's log (stdout) to a file there, to see why something failed.
+  const logDir = process.env.BENCH_CHILD_LOGS;
+  const out = logDir ? fs.openSync(path.join(logDir, `child-${env.PORT ?? 'x'}-${Date.now()}.log`), 'w') : 'ignore';
+  // BENCH_CHILD_NODE_ARGS: node options for the children (--cpu-prof …), which NODE_OPTIONS refuses.
+  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], { cwd: root(), env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] });
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);

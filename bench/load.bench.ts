@@ -1,7 +1,7 @@
 // 200 concurrent officers issuing a realistic mix of signed Slack slash commands for 60 s:
 // against one process on SQLite, then three processes on one PostgreSQL database. Each officer
-// sends a command, waits for Slack's ack, thinks for 1–3 s, and goes again (a closed loop, like
-// people). Measured: time to the HTTP ack; every command's reply through its response_url; and
+// sends a command, waits for Slack's ack and then for the answer, thinks for 1–3 s, and goes
+// again (a closed loop, like people). Measured: time to the HTTP ack; every command's reply through its response_url; and
 // that every case, note and status report written is in the database afterwards.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,15 +25,23 @@ const PEOPLE = 500;
 const CASES = 200;
 
 /** Slack's Web API and response_url: answers ok, and keeps each response_url reply. */
-async function startSink(): Promise<{ url: string; replies: Map<string, string>; close: () => Promise<void> }> {
+type Sink = { url: string; replies: Map<string, string>; arrived: Map<string, number>; answered: (id: string, timeoutMs: number) => Promise<boolean>; close: () => Promise<void> };
+
+async function startSink(): Promise<Sink> {
   const replies = new Map<string, string>();
+  const arrived = new Map<string, number>();
+  const waiting = new Map<string, () => void>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const m = /^\/respond\/([\w-]+)/.exec(req.url ?? '');
       // Several replies to one command (a form error, then…) keep the first.
-      if (m && !replies.has(m[1] as string)) replies.set(m[1] as string, Buffer.concat(chunks).toString('utf8'));
+      if (m && !replies.has(m[1] as string)) {
+        replies.set(m[1] as string, Buffer.concat(chunks).toString('utf8'));
+        arrived.set(m[1] as string, performance.now());
+        waiting.get(m[1] as string)?.();
+      }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', channel: { id: 'C1', is_member: true }, ts: '1.1' }));
     });
@@ -43,6 +51,13 @@ async function startSink(): Promise<{ url: string; replies: Map<string, string>;
   return {
     url: `http://127.0.0.1:${port}/`,
     replies,
+    arrived,
+    answered: (id, timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        if (replies.has(id)) return resolve(true);
+        const timer = setTimeout(() => (waiting.delete(id), resolve(false)), timeoutMs);
+        waiting.set(id, () => (clearTimeout(timer), waiting.delete(id), resolve(true)));
+      }),
     close: () =>
       new Promise((r) => {
         server.close(() => r());
@@ -73,6 +88,8 @@ async function seed(url: string): Promise<void> {
 
 interface Totals {
   acks: number[];
+  /** when each acknowledged command was sent, to time its reply */
+  startedAt: Map<string, number>;
   sent: number;
   errors: number;
   created: number;
@@ -99,7 +116,8 @@ function command(i: number, t: Totals): { text: string; kind?: 'create' | 'note'
   return { text: 'help' };
 }
 
-async function officer(i: number, ports: number[], sinkUrl: string, until: number, t: Totals, agent: http.Agent): Promise<void> {
+async function officer(i: number, ports: number[], sink: Sink, until: number, t: Totals, agent: http.Agent): Promise<void> {
+  const sinkUrl = sink.url;
   const port = ports[i % ports.length] as number;
   // Start spread over the first think time, as people do.
   await new Promise((r) => setTimeout(r, Math.random() * THINK_MS[1]));
@@ -131,6 +149,7 @@ async function officer(i: number, ports: number[], sinkUrl: string, until: numbe
       if (status >= 200 && status < 300) {
         t.acks.push(performance.now() - start);
         t.ids.push(id);
+        t.startedAt.set(id, start);
         t.texts.set(id, c.text);
         if (c.kind === 'create') t.created++;
         else if (c.kind === 'note') t.notes++;
@@ -139,6 +158,8 @@ async function officer(i: number, ports: number[], sinkUrl: string, until: numbe
     } catch {
       t.errors++;
     }
+    // People read the answer before they type the next command (given up after Slack's 30 min… here 30 s).
+    if (t.ids[t.ids.length - 1] === id) await sink.answered(id, 30_000);
     await new Promise((r) => setTimeout(r, THINK_MS[0] + Math.random() * (THINK_MS[1] - THINK_MS[0])));
   }
 }
@@ -170,7 +191,7 @@ async function scenario(label: string, url: string, processes: number, notes: st
   const sink = await startSink();
   const children: ChildProcess[] = [];
   const ports: number[] = [];
-  const t: Totals = { acks: [], sent: 0, errors: 0, created: 0, notes: 0, statuses: 0, ids: [], texts: new Map() };
+  const t: Totals = { acks: [], startedAt: new Map(), sent: 0, errors: 0, created: 0, notes: 0, statuses: 0, ids: [], texts: new Map() };
   try {
     for (let p = 0; p < processes; p++) {
       const port = await freePort();
@@ -185,7 +206,7 @@ async function scenario(label: string, url: string, processes: number, notes: st
     }
     const agent = new http.Agent({ keepAlive: true, maxSockets: OFFICERS });
     const until = performance.now() + SECONDS * 1000;
-    await Promise.all(Array.from({ length: OFFICERS }, (_, i) => officer(i + 1, ports, sink.url, until, t, agent)));
+    await Promise.all(Array.from({ length: OFFICERS }, (_, i) => officer(i + 1, ports, sink, until, t, agent)));
     agent.destroy();
     // Replies come after the ack: give the last ones time to arrive.
     const deadline = Date.now() + 30_000;
@@ -202,11 +223,16 @@ async function scenario(label: string, url: string, processes: number, notes: st
   }
   const acks = t.acks.sort((a, b) => a - b);
   const p99 = percentile(acks, 99);
+  // What the officer waits for: the command's answer (through response_url), from sending it.
+  const answered = t.ids.filter((id) => sink.arrived.has(id)).map((id) => (sink.arrived.get(id) as number) - (t.startedAt.get(id) as number)).sort((a, b) => a - b);
   const lost = t.created - (after.cases - before.cases) + (t.notes - (after.notes - before.notes)) + (t.statuses - (after.personNotes - before.personNotes));
   return [
     { label: `${label}: commands sent (${OFFICERS} officers, ${SECONDS} s)`, value: t.sent, unit: '' },
     { label: `${label}: ack p50`, value: percentile(acks, 50), unit: 'ms' },
     { label: `${label}: ack p99`, value: p99, unit: 'ms', target: '< 200 ms', pass: p99 < 200 },
+    { label: `${label}: answer p50 (sent → reply through response_url)`, value: Math.round(percentile(answered, 50)), unit: 'ms' },
+    { label: `${label}: answer p99`, value: Math.round(percentile(answered, 99)), unit: 'ms' },
+    { label: `${label}: answer, slowest`, value: Math.round(answered[answered.length - 1] ?? 0), unit: 'ms' },
     { label: `${label}: errors (HTTP, unexpected or unanswered)`, value: t.errors + failedReplies + unanswered, unit: '', target: '0', pass: t.errors + failedReplies + unanswered === 0 },
     { label: `${label}: writes lost (cases ${t.created}, notes ${t.notes}, status reports ${t.statuses})`, value: lost, unit: '', target: '0', pass: lost === 0 },
   ];
