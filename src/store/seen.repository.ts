@@ -1,7 +1,7 @@
 // Requests and events already accepted, in the database: with several replicas, a replay (or
-// Slack's retry) reaching another replica than the first is refused too. One insert each, on a
-// small pool of its own: this runs before Slack's ack, and must not queue behind the commands'
-// transactions for a connection.
+// Slack's retry) reaching another replica than the first is dropped too. One insert each, on a
+// small pool of its own: it runs beside Slack's ack and before any work, and must not queue
+// behind the commands' transactions for a connection.
 import pg from 'pg';
 import { pgConnectTimeoutMs } from './availability';
 
@@ -15,7 +15,15 @@ export interface SeenCheck {
 
 /** PostgreSQL only (several replicas share it); one SQLite process remembers alone. */
 export function seenInPostgres(url: string): SeenCheck {
-  const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: Math.min(pgConnectTimeoutMs(url), 2_000), idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 3,
+    connectionTimeoutMillis: Math.min(pgConnectTimeoutMs(url), 2_000),
+    idleTimeoutMillis: 30_000,
+    // No wait for the WAL flush: a row lost to a database crash only lets a replay of the last
+    // moments through, and each request's commit no longer competes with the cases' for the disk.
+    options: '-c synchronous_commit=off',
+  });
   // An idle connection dropped by the server is an event on the pool, not a crash.
   pool.on('error', () => undefined);
   let prunedAt = 0;

@@ -42,7 +42,7 @@ export interface SlackGateOptions {
   maxBodyBytes?: number;
   /** Milliseconds since the epoch (tests move it). */
   now?: () => number;
-  /** Shared with the other replicas (PostgreSQL): a replay reaching another one is refused too. */
+  /** Shared with the other replicas (PostgreSQL): a replay reaching another one is acknowledged and dropped. */
   seen?: SeenCheck;
 }
 
@@ -113,6 +113,26 @@ export class ReplayGuard {
     }
     return true;
   }
+}
+
+/** The context key (and request property) holding the shared replay check of a request. */
+export const SHARED_CHECK = 'sharedFirstTime';
+
+type GatedRequest = express.Request & { [SHARED_CHECK]?: Promise<boolean> };
+
+/** For Bolt's customPropertiesExtractor: the gate's shared check rides into the listener's context. */
+export function sharedCheckOf(req: express.Request): Record<string, unknown> {
+  const check = (req as GatedRequest)[SHARED_CHECK];
+  return check ? { [SHARED_CHECK]: check } : {};
+}
+
+/**
+ * True when another replica accepted this very request first (a replay): the listener, having
+ * acknowledged it, does nothing more. Socket Mode and single-replica requests carry no check.
+ */
+export async function replayedElsewhere(context: Record<string, unknown>): Promise<boolean> {
+  const check = context[SHARED_CHECK];
+  return check instanceof Promise ? !(await (check as Promise<boolean>)) : false;
 }
 
 /** The peer's address; the socket is gone once the client has hung up. */
@@ -195,16 +215,6 @@ export function slackGate(opts: SlackGateOptions): express.RequestHandler {
     if (!replays.firstTime(signature, expiresAt, now())) {
       return { status: 401, error: 'replayed', reason: 'a request with this signature was already accepted' };
     }
-    if (opts.seen) {
-      try {
-        if (!(await opts.seen.firstTime(`slack-signature:${signature}`, new Date(expiresAt), new Date(now())))) {
-          return { status: 401, error: 'replayed', reason: 'a request with this signature was already accepted (by another replica)' };
-        }
-      } catch (err) {
-        // The database away: the commands will say so themselves; this replica's memory still holds.
-        logger.warn({ err }, 'slack: could not check the shared replay table; this replica\'s memory only');
-      }
-    }
     const body = parseSlackBody(raw.toString('utf8'), header(req, 'content-type'));
     if (!body) return { status: 400, error: 'bad_body', reason: 'the body is neither JSON nor a form Slack sends' };
     if (isHandshake(body)) return raw;
@@ -218,7 +228,24 @@ export function slackGate(opts: SlackGateOptions): express.RequestHandler {
     if (!workspaceAllowed(allowed, where)) {
       return { status: 403, error: 'workspace_not_allowed', reason: 'the workspace is not one of SLACK_TEAM_IDS (or the token\'s)', extra: { teamId: where.teamId ?? null, enterpriseId: where.enterpriseId ?? null } };
     }
+    if (opts.seen) (req as GatedRequest)[SHARED_CHECK] = sharedCheck(opts.seen, req, `slack-signature:${signature}`, new Date(expiresAt));
     return raw;
+  }
+
+  /**
+   * Started here, awaited by the listener after its ack: the ack must not wait on the database
+   * (Slack allows 3 s, and a loaded one took 100 ms more at p99), but no work may start before it.
+   */
+  async function sharedCheck(seen: SeenCheck, req: express.Request, key: string, expiresAt: Date): Promise<boolean> {
+    try {
+      if (await seen.firstTime(key, expiresAt, new Date(now()))) return true;
+      logger.warn({ reason: 'a request with this signature was already accepted (by another replica)', status: 200, ip: remoteAddress(req) }, 'rejected a Slack request');
+      return false;
+    } catch (err) {
+      // The database away: the commands will say so themselves; this replica's memory still holds.
+      logger.warn({ err }, 'slack: could not check the shared replay table; this replica\'s memory only');
+      return true;
+    }
   }
 
   return (req, res, next) => {

@@ -4,7 +4,7 @@ import { App, ExpressReceiver, SocketModeReceiver, webApi, type Authorize } from
 import type express from 'express';
 import { boltLogger } from './bolt-logger';
 import type { SlackDeps } from './deps';
-import { MAX_SLACK_BODY_BYTES, slackGate, workspaceAllowed, workspacesFrom, type SlackWorkspaces } from './gate';
+import { MAX_SLACK_BODY_BYTES, sharedCheckOf, slackGate, workspaceAllowed, workspacesFrom, type SlackWorkspaces } from './gate';
 import { SlackInteractionError, shortRef } from './interaction';
 import { registerListeners } from './listeners';
 
@@ -92,6 +92,7 @@ export function createSlack(deps: SlackDeps, http?: { app: express.Application }
       bodyLimit: MAX_SLACK_BODY_BYTES,
       // Ack goes out as soon as a listener calls ack(); the work continues after.
       processBeforeResponse: false,
+      customPropertiesExtractor: sharedCheckOf,
     });
     app = new App({ ...common, receiver });
   }

@@ -1,11 +1,13 @@
 // A button runs its command as the person who pressed it, through the same dispatcher.
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { SlackDeps } from '../../deps';
+import { replayedElsewhere } from '../../gate';
 import { beginInteraction, deliver, failInteraction, openPlaceholder, rememberMember, tellSurface, type Surface } from '../../interaction';
 
 export function commandButton(deps: SlackDeps) {
-  return async ({ ack, body, action, client }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockAction<ButtonAction>>): Promise<void> => {
+  return async ({ ack, body, action, client, context }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockAction<ButtonAction>>): Promise<void> => {
     await ack();
+    if (await replayedElsewhere(context)) return;
     const teamId = body.user.team_id ?? body.team?.id ?? '';
     const channelId = body.channel?.id;
     const ix = beginInteraction(deps, 'button', { teamId, userId: body.user.id, userName: body.user.username ?? body.user.name }, channelId);

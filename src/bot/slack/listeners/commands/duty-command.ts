@@ -1,6 +1,7 @@
 // One handler for every slash command: the command name and text go to the dispatcher as typed.
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackDeps } from '../../deps';
+import { replayedElsewhere } from '../../gate';
 import {
   beginInteraction,
   deliver,
@@ -13,8 +14,9 @@ import {
 } from '../../interaction';
 
 export function dutyCommand(deps: SlackDeps) {
-  return async ({ ack, command, client }: AllMiddlewareArgs & SlackCommandMiddlewareArgs): Promise<void> => {
+  return async ({ ack, command, client, context }: AllMiddlewareArgs & SlackCommandMiddlewareArgs): Promise<void> => {
     await ack();
+    if (await replayedElsewhere(context)) return;
     // Let other requests' acks go out before this one's work: acks have 3 s, replies 30 min.
     // (A form's trigger_id is spent within the same 3 s, so it still opens first below.)
     await new Promise<void>((resolve) => setImmediate(resolve));

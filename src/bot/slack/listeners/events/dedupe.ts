@@ -2,6 +2,7 @@
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from '../../../../logger';
 import type { SeenCheck } from '../../../../store/seen.repository';
+import { replayedElsewhere } from '../../gate';
 
 const TTL_MS = 10 * 60 * 1000;
 const MAX_REMEMBERED = 5000;
@@ -19,6 +20,8 @@ export function dedupeEvents(logger?: Logger, shared?: SeenCheck): Middleware<An
     }
   };
   return async ({ body, context, next }) => {
+    // The request itself, replayed to another replica (events are acknowledged before this runs).
+    if (await replayedElsewhere(context)) return;
     const id = (body as { event_id?: unknown }).event_id;
     if (typeof id !== 'string') return next();
     const now = Date.now();

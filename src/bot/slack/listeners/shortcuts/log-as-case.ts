@@ -4,6 +4,7 @@ import type { AllMiddlewareArgs, MessageShortcut, SlackShortcutMiddlewareArgs } 
 import { MAX_SUMMARY } from '../../../../domain/case';
 import { formatInZone } from '../../../../domain/time';
 import type { SlackDeps } from '../../deps';
+import { replayedElsewhere } from '../../gate';
 import {
   beginInteraction,
   deliver,
@@ -61,8 +62,9 @@ export function summaryFromMessage(shortcut: MessageShortcut, teamId: string, ti
 }
 
 export function logAsCase(deps: SlackDeps) {
-  return async ({ ack, shortcut, client }: AllMiddlewareArgs & SlackShortcutMiddlewareArgs<MessageShortcut>): Promise<void> => {
+  return async ({ ack, shortcut, client, context }: AllMiddlewareArgs & SlackShortcutMiddlewareArgs<MessageShortcut>): Promise<void> => {
     await ack();
+    if (await replayedElsewhere(context)) return;
     // As for slash commands: let other acks out first; the trigger id is still used well within its 3 s.
     await new Promise<void>((resolve) => setImmediate(resolve));
     const teamId = shortcut.user.team_id ?? shortcut.team?.id ?? '';

@@ -3,6 +3,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { failure, type MessageReply } from '../../../../domain/reply';
 import type { SlackDeps } from '../../deps';
+import { replayedElsewhere } from '../../gate';
 import {
   SlackInteractionError,
   beginInteraction,
@@ -17,7 +18,9 @@ import {
 import { readModalValues, renderFieldErrors, renderMessageModal, renderModal, type ViewStateValues } from '../../render';
 
 export function formSubmission(deps: SlackDeps) {
-  return async ({ ack, body, view, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> => {
+  return async ({ ack, body, view, client, context }: AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> => {
+    // A form's answer is its ack, so here the shared replay check comes first.
+    if (await replayedElsewhere(context)) return ack();
     const teamId = body.user.team_id ?? body.team?.id ?? view.team_id;
     const meta = decodeMeta(view.private_metadata);
     const ix = beginInteraction(deps, 'form', { teamId, userId: body.user.id, userName: body.user.name }, meta?.channelId);
