@@ -220,6 +220,7 @@ export const PERSON_COLUMNS = [
   'nokName', 'nokRelationship', 'nokPhone', 'nokEmail', 'description', 'needs', 'household', 'status', 'statusAt', 'source', 'sourceId', 'sourceDate', 'pfif',
   'mergedIntoId', 'version', 'createdAt', 'updatedAt', 'passportHash', 'phoneHash', 'emailHash',
 ] as const;
+export const PERSON_NUMBER_COLUMN = PERSON_COLUMNS.indexOf('number');
 
 /** The row in clear, without blind indexes (comparisons, the benchmark's raw driver); the store writes CrisisRepository.rowOf(). */
 export function personRow(p: PersonRecord & PersonHashes): (string | number | Date | null)[] {
@@ -335,13 +336,13 @@ export class CrisisRepository {
   }
 
   /** Reserves `n` consecutive numbers at once (imports). Returns the first. */
-  static async reserveNumbers(tx: Tx, n: number): Promise<number> {
-    const rows = await tx.$queryRaw<{ value: number | bigint }[]>`
-      INSERT INTO "Counter" ("name", "value") VALUES ('person', ${n})
-      ON CONFLICT ("name") DO UPDATE SET "value" = "Counter"."value" + ${n}
-      RETURNING "value"`;
-    const last = Number(rows[0]?.value);
-    return last - n + 1;
+  /** `count` person numbers for a bulk write: the statement RETURNs the counter's new (last) value. */
+  static reserveNumbersSql(n: number): { sql: string; params: readonly SqlValue[]; count: number } {
+    return {
+      sql: `INSERT INTO "Counter" ("name", "value") VALUES ('person', ?) ON CONFLICT ("name") DO UPDATE SET "value" = "Counter"."value" + ? RETURNING "value"`,
+      params: [n, n],
+      count: n,
+    };
   }
 
   async createPerson(tx: Tx, p: PersonRecord): Promise<PersonRecord> {
@@ -480,10 +481,12 @@ export class CrisisRepository {
   }
 
   async needsCounts(crisisId: string): Promise<Map<string, number>> {
+    // Two ranges around '[]' (no needs), each its own SELECT: neither <> nor an OR of the two is
+    // answered from the index as a range (SQLite walked all 100,000 entries, 7.6 ms; now 0.02 ms).
+    const live = `FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL`;
     const rows = await this.sqlRead().all<{ needs: string; n: unknown }>(
-      // Two ranges around '[]' (no needs) rather than <>, which no index can answer.
-      `SELECT "needs", COUNT(*) AS "n" FROM "Person" WHERE "crisisId" = ? AND "mergedIntoId" IS NULL AND ("needs" < '[]' OR "needs" > '[]') GROUP BY "needs"`,
-      [crisisId],
+      `SELECT "needs", COUNT(*) AS "n" ${live} AND "needs" < '[]' GROUP BY "needs" UNION ALL SELECT "needs", COUNT(*) AS "n" ${live} AND "needs" > '[]' GROUP BY "needs"`,
+      [crisisId, crisisId],
     );
     const out = new Map<string, number>();
     for (const r of rows) for (const need of list(String(r.needs))) out.set(need, (out.get(need) ?? 0) + Number(r.n));

@@ -2,7 +2,7 @@
 // writes the audit entry in the same transaction as the change it records.
 import type { Platform } from '../domain/invocation';
 import type { Provider } from './migrate';
-import { createPrisma, type Clients, type Db, type Tx } from './client';
+import { createPrisma, SQLITE_CACHE_KIB, type Clients, type Db, type Tx } from './client';
 import type pg from 'pg';
 import { pgPool, pgRunner, prismaRunner, sqliteRunner, type SqlRunner } from './sql';
 import { AuditRepository, type AuditMeta } from './audit.repository';
@@ -14,6 +14,9 @@ import { CaseRepository } from './case.repository';
 import { CrisisRepository } from './crisis.repository';
 import { SitrepRepository } from './sitrep.repository';
 import { FieldCipher } from './field-crypto';
+import { inTransactionWriter, sqliteThreadWriter, type BulkWriter } from './bulk-writer';
+import { sqlitePath } from './paths';
+import { WriteGate } from './write-gate';
 
 export type { AuditMeta };
 
@@ -37,6 +40,11 @@ export interface StoreOptions {
  */
 const TX_LIMIT_MS = 60_000;
 
+/** An in-memory SQLite database exists in its one connection only: another thread would open an empty one. */
+function isMemorySqlite(url: string): boolean {
+  return url.includes(':memory:') || /[?&]mode=memory\b/.test(url);
+}
+
 export class Store {
   readonly provider: Provider;
   /** Reads (committed data only). Write with change() or transaction(). */
@@ -58,6 +66,8 @@ export class Store {
   private readonly rawWrite: { db?: unknown; runner?: SqlRunner } = {};
 
   private readonly url: string | undefined;
+  /** SQLite: this process's writers (transactions, the import's writer thread) one at a time. */
+  private readonly gate = new WriteGate();
   private pool: pg.Pool | undefined;
 
   /** Keys the audit chain's hashes (HMAC-SHA-256); see audit-chain.ts. */
@@ -90,6 +100,11 @@ export class Store {
    * entries recorded in it (change(), AuditRepository.write) are chained and written at its end.
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.provider === 'sqlite') return this.gate.run(() => this.transactionNow(fn));
+    return this.transactionNow(fn);
+  }
+
+  private transactionNow<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.writer.$transaction(
       async (tx) => {
         AuditRepository.begin(tx, { sql: () => this.sqlIn(tx), key: this.auditChainKey });
@@ -139,6 +154,20 @@ export class Store {
     if (!db) return prismaRunner(tx, this.provider);
     if (this.rawWrite.db !== db) Object.assign(this.rawWrite, { db, runner: sqliteRunner(db) });
     return this.rawWrite.runner as SqlRunner;
+  }
+
+  /**
+   * Bulk inserts for the import (see bulk-writer.ts): on a SQLite file, a thread with its own
+   * connection, taking turns with this store's transactions (the gate), and waiting for another
+   * process's lock as long as a transaction may last; else this store's transactions. Close it
+   * when done.
+   */
+  bulkWriter(): BulkWriter {
+    if (this.provider === 'sqlite' && this.url && !isMemorySqlite(this.url)) {
+      const thread = sqliteThreadWriter(sqlitePath(this.url), TX_LIMIT_MS, SQLITE_CACHE_KIB);
+      return { write: (steps) => this.gate.run(() => thread.write(steps)), close: () => thread.close() };
+    }
+    return inTransactionWriter((fn) => this.transaction(fn), (tx) => this.sqlIn(tx));
   }
 
   /** PostgreSQL: single statements, each its own transaction, on our pool (the job claim). */

@@ -25,10 +25,11 @@ import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
 import { parseChatCopy, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { Tx } from '../../store/client';
-import { CrisisRepository, PERSON_COLUMNS, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
+import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
 import type { FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
-import { valuesList, type SqlRunner, type SqlValue } from '../../store/sql';
+import { writeSteps, type BulkStep, type BulkWriter } from '../../store/bulk-writer';
+import type { SqlRunner, SqlValue } from '../../store/sql';
 import { AuditRepository } from '../../store/audit.repository';
 import type { AuditMeta, Store } from '../../store/store';
 import type { Outbox } from '../ports';
@@ -184,13 +185,8 @@ function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: strin
 
 const NOTE_COLUMNS = ['id', 'personId', 'crisisId', 'authorId', 'authorName', 'source', 'status', 'text', 'lastKnownLocation', 'madeContact', 'sourceAt', 'createdAt', 'linkedPersonId', 'pfif'];
 
-async function insertRows(sql: SqlRunner, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], tail = ''): Promise<void> {
-  // SQLite allows 32,766 parameters a statement.
-  const per = Math.max(1, Math.floor(30_000 / columns.length));
-  for (let i = 0; i < rows.length; i += per) {
-    const chunk = rows.slice(i, i + per);
-    await sql.run(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(chunk.length, columns.length)} ${tail}`, chunk.flat());
-  }
+function insertRows(sql: SqlRunner, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<unknown> {
+  return writeSteps(sql, [{ table, columns, rows }]);
 }
 
 /** Keys that nearly identify a person: the same name (or one slip away), passport, phone or email. */
@@ -204,6 +200,11 @@ const STRONG_KEY = /^(n|nd|p|t|e):/;
 class DuplicateIndex {
   private readonly byKey = new Map<string, number[]>();
   private readonly people: PersonRecord[] = [];
+  // Weights by person index, reset lazily by a generation stamp: the import asks this 100,000
+  // times, and a Map per question was a fifth of its time (most of it in the garbage collector).
+  private weight = new Int32Array(1024);
+  private stamp = new Int32Array(1024);
+  private generation = 0;
 
   add(p: PersonRecord, keys: readonly string[] = blockingKeys(p)): void {
     const i = this.people.push(p) - 1;
@@ -217,14 +218,30 @@ class DuplicateIndex {
 
   /** People sharing enough keys with `p`, scored; those at or above the threshold. */
   candidates(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
-    const weight = new Map<number, number>();
+    if (this.stamp.length < this.people.length) {
+      const size = Math.max(this.people.length, this.stamp.length * 2);
+      this.weight = new Int32Array(size);
+      this.stamp = new Int32Array(size);
+      this.generation = 0;
+    }
+    const gen = ++this.generation;
+    const touched: number[] = [];
     for (const k of keys) {
+      const list = this.byKey.get(k);
+      if (!list) continue;
       const w = STRONG_KEY.test(k) ? 2 : 1;
-      for (const i of this.byKey.get(k) ?? []) weight.set(i, (weight.get(i) ?? 0) + w);
+      for (const i of list) {
+        if (this.stamp[i] === gen) this.weight[i] = (this.weight[i] ?? 0) + w;
+        else {
+          this.stamp[i] = gen;
+          this.weight[i] = w;
+          touched.push(i);
+        }
+      }
     }
     const out: { person: PersonRecord; score: number; reasons: string[] }[] = [];
-    for (const [i, w] of weight) {
-      if (w < 2) continue;
+    for (const i of touched) {
+      if ((this.weight[i] ?? 0) < 2) continue;
       const other = this.people[i] as PersonRecord;
       if (other.id === p.id) continue;
       const s = duplicateScore(other, p);
@@ -325,20 +342,37 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     summary.problemCount++;
     if (summary.problems.length < MAX_PROBLEMS) summary.problems.push(p);
   };
+  // A pipeline of two: while one batch is written (on its own thread on SQLite, in the database's
+  // process on PostgreSQL), the next is checked, scored and sealed here.
+  const writer = store.bulkWriter();
+  let writing: Promise<void> = Promise.resolve();
   let batch: Row[] = [];
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
-    await importBatch(deps, meta, crisis, source, batch, mine, known, index, summary, problem, clock());
+    const prepared = prepareBatch(deps, crisis, source, batch, mine, known, index, summary, problem, clock());
     batch = [];
-    await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: summary.total, imported: summary.imported, updated: summary.updated, duplicates: summary.duplicates, problemCount: summary.problemCount } }));
-    if (onBatch) await onBatch(summary.total);
+    await writing;
+    writing = (async () => {
+      await writeBatch(deps, writer, meta, crisis, source, prepared, mine, known, summary, problem);
+      await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: prepared.doneAfter, imported: summary.imported, updated: summary.updated, duplicates: summary.duplicates, problemCount: summary.problemCount } }));
+      if (onBatch) await onBatch(prepared.doneAfter);
+    })();
+    // Awaited at the next batch or the end; marked handled now, as reading the file goes on meanwhile.
+    writing.catch(() => undefined);
   };
-  for await (const r of rows) {
-    summary.total++;
-    batch.push(r);
-    if (batch.length >= BATCH) await flush();
+  try {
+    for await (const r of rows) {
+      summary.total++;
+      batch.push(r);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    await writing;
+  } finally {
+    // A failed batch: the one being read waits for the retry (rows committed stay, and are skipped).
+    await writing.catch(() => undefined);
+    await writer.close();
   }
-  await flush();
   await finish(store, runId, summary, 'done', clock());
   await store.transaction((tx) => scheduleBoard(deps.outbox, tx, crisis, now0));
   deps.outbox.wake?.();
@@ -398,9 +432,26 @@ interface Addition {
   notes?: readonly PfifNote[];
 }
 
-async function importBatch(
+/** A batch checked, scored and sealed, ready to be written. */
+interface PreparedBatch {
+  fresh: { row: number; p: PersonRecord }[];
+  changed: { row: number; before: PersonRecord; next: PersonRecord }[];
+  additions: Addition[];
+  /** The steps writing the new people, their name keys, notes and duplicate candidates. */
+  steps: BulkStep[];
+  candidates: number;
+  /** Rows of the file read up to the end of this batch. */
+  doneAfter: number;
+  now: Date;
+}
+
+/**
+ * Everything that needs no database: each row checked, new people built (numbered when written),
+ * scored against everyone known so far, and their rows sealed. Synchronous, so the index and the
+ * maps it updates are only ever touched by one batch at a time.
+ */
+function prepareBatch(
   deps: ImportDeps,
-  meta: AuditMeta,
   crisis: CrisisRecord,
   source: string,
   rows: Row[],
@@ -410,7 +461,7 @@ async function importBatch(
   summary: ImportSummary,
   problem: (p: ImportProblem) => void,
   now: Date,
-): Promise<void> {
+): PreparedBatch {
   const { store } = deps;
   const fresh: { row: number; p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
   const changed: { row: number; before: PersonRecord; next: PersonRecord }[] = [];
@@ -458,8 +509,6 @@ async function importBatch(
     if (r.record.pfif) known.byPfifId.set(sourceId, p);
     fresh.push({ row: r.row, p, status: checked.status, notes: r.record.notes ?? [] });
   }
-  // Everything that needs no lock is done first: the write transaction (SQLite's one writer) only
-  // numbers the rows and writes them.
   const candidates: SqlValue[][] = [];
   const notes: SqlValue[][] = [];
   for (const f of fresh) {
@@ -482,21 +531,54 @@ async function importBatch(
     }
     index.add(f.p, keys);
   }
-  const nameKeys = fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k]));
+  const steps: BulkStep[] = [];
+  if (fresh.length) {
+    steps.push({ reserve: CrisisRepository.reserveNumbersSql(fresh.length) });
+    steps.push({ table: 'Person', columns: PERSON_COLUMNS, rows: fresh.map((f) => store.crises.rowOf(f.p)), numberColumn: PERSON_NUMBER_COLUMN });
+    steps.push({ table: 'PersonKey', columns: ['personId', 'crisisId', 'key'], rows: fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), tail: 'ON CONFLICT DO NOTHING' });
+    if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)) });
+    if (candidates.length) steps.push({ table: 'DuplicateCandidate', columns: ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], rows: candidates, tail: 'ON CONFLICT ("personAId", "personBId") DO NOTHING' });
+  }
+  return { fresh, changed, additions, steps, candidates: candidates.length, doneAfter: summary.total, now };
+}
+
+/**
+ * The new people in one transaction (numbered there), then the updates and added notes in
+ * another: each commits whole, and a retry skips what is already stored (by source id).
+ */
+async function writeBatch(
+  deps: ImportDeps,
+  writer: BulkWriter,
+  meta: AuditMeta,
+  crisis: CrisisRecord,
+  source: string,
+  b: PreparedBatch,
+  mine: Map<string, PersonRecord>,
+  known: Known,
+  summary: ImportSummary,
+  problem: (p: ImportProblem) => void,
+): Promise<void> {
+  const { store } = deps;
+  const { now } = b;
+  if (b.steps.length) {
+    const first = await writer.write(b.steps);
+    if (first === null) throw new Error('the import wrote people without numbering them');
+    b.fresh.forEach((f, i) => {
+      f.p.number = first + i;
+    });
+  }
+  summary.imported += b.fresh.length;
+  summary.duplicates += b.candidates;
+  if (!b.changed.length && !b.additions.length) return;
   const touched = new Set<number>();
   await store.transaction(async (tx: Tx) => {
-    const sql = store.sqlIn(tx);
-    if (fresh.length) {
-      const first = await CrisisRepository.reserveNumbers(tx, fresh.length);
-      fresh.forEach((f, i) => {
-        f.p.number = first + i;
-      });
-      await insertRows(sql, 'Person', PERSON_COLUMNS, fresh.map((f) => store.crises.rowOf(f.p)));
-      await insertRows(sql, 'PersonKey', ['personId', 'crisisId', 'key'], nameKeys, 'ON CONFLICT DO NOTHING');
-      if (notes.length) await insertRows(sql, 'PersonNote', NOTE_COLUMNS, notes.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)));
-      if (candidates.length) await insertRows(sql, 'DuplicateCandidate', ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], candidates, 'ON CONFLICT ("personAId", "personBId") DO NOTHING');
-    }
-    for (const { row, before, next } of changed) {
+    for (const { row, before: read, next } of b.changed) {
+      // The same record earlier in the file may have been updated since this batch was read.
+      const before = mine.get(next.sourceId as string) ?? read;
+      if (before !== read && (before.mergedIntoId || next.sourceDate.getTime() <= before.sourceDate.getTime() || sameFields(before, next))) {
+        summary.unchanged++;
+        continue;
+      }
       const { id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, updatedAt: _u, ...rest } = next;
       // Fenced on the version read before the batch: an edit (or merge) made meanwhile wins.
       if (!(await store.crises.updatePerson(tx, before, rest, now, { live: true }))) {
@@ -510,14 +592,12 @@ async function importBatch(
       known.byId.set(updated.id, updated);
       touched.add(row);
     }
-    for (const a of additions) {
+    for (const a of b.additions) {
       if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
     }
   });
-  summary.imported += fresh.length;
   summary.updated += touched.size;
-  summary.unchanged -= [...touched].filter((row) => !changed.some((c) => c.row === row)).length;
-  summary.duplicates += candidates.length;
+  summary.unchanged -= [...touched].filter((row) => !b.changed.some((c) => c.row === row)).length;
 }
 
 /** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */

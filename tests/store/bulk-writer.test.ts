@@ -1,0 +1,129 @@
+// The import's bulk writes: on a SQLite file a thread with its own connection, on PostgreSQL the
+// store's transactions. Each batch is one transaction (all or nothing), numbers are reserved in
+// it, dates are stored as the rest of the store stores them, and a held write lock is waited for.
+import type { Core } from '../../src/core';
+import type { BulkWriter } from '../../src/store/bulk-writer';
+import { coreOn } from '../helpers/core';
+import { describeEachDb, freshSqlite, type TestDb } from '../helpers/db';
+
+const reserve = (name: string, count: number) => ({
+  reserve: { sql: `INSERT INTO "Counter" ("name", "value") VALUES ('${name}', ?) ON CONFLICT ("name") DO UPDATE SET "value" = "Counter"."value" + ? RETURNING "value"`, params: [count, count], count },
+});
+
+describeEachDb('bulk writer', (fresh) => {
+  let db: TestDb;
+  let core: Core;
+  let writer: BulkWriter;
+  beforeAll(async () => {
+    db = await fresh();
+    core = await coreOn(db);
+    writer = core.store.bulkWriter();
+  });
+  afterAll(async () => {
+    await writer.close();
+    await core.close();
+    await db.drop();
+  });
+
+  const counter = async (name: string): Promise<number | null> => (await core.store.db.counter.findUnique({ where: { name } }))?.value ?? null;
+
+  test('numbers rows from a counter reserved in the same transaction', async () => {
+    expect(await writer.write([reserve('bulk', 2), { table: 'Counter', columns: ['name', 'value'], rows: [['bulk-a', 0], ['bulk-b', 0]], numberColumn: 1 }])).toBe(1);
+    expect(await writer.write([reserve('bulk', 3), { table: 'Counter', columns: ['name', 'value'], rows: [['bulk-c', 0], ['bulk-d', 0], ['bulk-e', 0]], numberColumn: 1 }])).toBe(3);
+    expect([await counter('bulk-a'), await counter('bulk-b'), await counter('bulk-c'), await counter('bulk-e'), await counter('bulk')]).toEqual([1, 2, 3, 5, 5]);
+  });
+
+  test('a batch that fails writes nothing, and the writer goes on', async () => {
+    const at = new Date('2026-11-23T10:00:00.000Z');
+    const failing = writer.write([
+      reserve('rollback', 2),
+      { table: 'Counter', columns: ['name', 'value'], rows: [['rollback-a', 0]], numberColumn: 1 },
+      { table: 'SeenRequest', columns: ['key', 'expiresAt'], rows: [['twice', at], ['twice', at]] },
+    ]);
+    await expect(failing).rejects.toThrow(/unique|duplicate/i);
+    expect(await counter('rollback')).toBeNull();
+    expect(await counter('rollback-a')).toBeNull();
+    expect(await core.store.db.seenRequest.count({ where: { key: 'twice' } })).toBe(0);
+    expect(await writer.write([{ table: 'SeenRequest', columns: ['key', 'expiresAt'], rows: [['once', at]] }])).toBeNull();
+    expect(await core.store.db.seenRequest.count({ where: { key: 'once' } })).toBe(1);
+  });
+
+  test('dates are stored as the store stores them: compared and read back exactly', async () => {
+    const at = new Date('2026-11-23T10:00:00.123Z');
+    await writer.write([{ table: 'SeenRequest', columns: ['key', 'expiresAt'], rows: [['dated', at]] }]);
+    const row = await core.store.db.seenRequest.findFirst({ where: { key: 'dated', expiresAt: { gte: at, lt: new Date(at.getTime() + 1) } } });
+    expect(row?.expiresAt.toISOString()).toBe(at.toISOString());
+  });
+
+  test('a write lock held by another transaction is waited for, then the batch commits', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inside!: () => void;
+    const locked = new Promise<void>((r) => (inside = r));
+    const holder = core.store.transaction(async (tx) => {
+      await tx.counter.create({ data: { name: 'holder', value: 1 } });
+      inside();
+      await held;
+    });
+    await locked;
+    let done = false;
+    const waiting = writer.write([{ table: 'Counter', columns: ['name', 'value'], rows: [['after-lock', 7]] }]).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+    // On PostgreSQL another row does not conflict, so it may already be in; on SQLite it waits.
+    if (db.provider === 'sqlite') expect(done).toBe(false);
+    release();
+    await holder;
+    await waiting;
+    expect(await counter('after-lock')).toBe(7);
+    expect(await counter('holder')).toBe(1);
+  });
+});
+
+describe('bulk writer thread [sqlite]', () => {
+  test("takes turns with the store's transactions: one that read before a batch still writes after it", async () => {
+    const db = await freshSqlite();
+    const core = await coreOn(db);
+    const writer = core.store.bulkWriter();
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let inside!: () => void;
+      const reading = new Promise<void>((r) => (inside = r));
+      // Reads first (a snapshot), then writes: had the thread committed in between, SQLite would
+      // refuse the write (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+      const tx = core.store.transaction(async (t) => {
+        const n = await t.counter.count();
+        inside();
+        await held;
+        await t.counter.create({ data: { name: 'read-then-write', value: n } });
+      });
+      await reading;
+      const rows = Array.from({ length: 2000 }, (_, i) => [`thread-${i}`, i]);
+      const batch = writer.write([{ table: 'Counter', columns: ['name', 'value'], rows }]);
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await tx;
+      await batch;
+      expect(await core.store.db.counter.count({ where: { name: { startsWith: 'thread-' } } })).toBe(2000);
+      expect(await core.store.db.counter.findUnique({ where: { name: 'read-then-write' } })).not.toBeNull();
+    } finally {
+      await writer.close();
+      await core.close();
+      await db.drop();
+    }
+  });
+
+  test('refuses work once closed, instead of losing it', async () => {
+    const db = await freshSqlite();
+    const core = await coreOn(db);
+    try {
+      const writer = core.store.bulkWriter();
+      await writer.close();
+      await expect(writer.write([{ table: 'Counter', columns: ['name', 'value'], rows: [['closed', 1]] }])).rejects.toThrow(/stopped/);
+      expect(await core.store.db.counter.findUnique({ where: { name: 'closed' } })).toBeNull();
+    } finally {
+      await core.close();
+      await db.drop();
+    }
+  });
+});
