@@ -84,7 +84,12 @@ db.pragma('cache_size = -' + workerData.cacheKib);
 const statements = new Map();
 const prepared = (sql) => {
   let s = statements.get(sql);
-  if (!s) { s = db.prepare(sql); statements.set(sql, s); }
+  if (!s) {
+    // The last chunk of each table differs in size from batch to batch: keep memory bounded.
+    if (statements.size > 50) statements.clear();
+    s = db.prepare(sql);
+    statements.set(sql, s);
+  }
   return s;
 };
 const values = (rows, cols) => Array.from({ length: rows }, () => '(' + Array.from({ length: cols }, () => '?').join(', ') + ')').join(', ');

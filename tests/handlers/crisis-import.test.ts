@@ -172,6 +172,31 @@ describe('crisis import and export [sqlite, console]', () => {
     expect(await core.store.db.auditEntry.count({ where: { entity: 'person', entityId: ada.id, action: 'import-update' } })).toBe(1);
   });
 
+  test('one record several times in a file, across batches of 5,000 and within one: its newest row wins, each update audited with its number', async () => {
+    expect(msg(await root().run('/crisis open name="Twice" code=TWC region=Turkey')).ok).toBe(true);
+    clock.set('2026-11-22T12:00:00Z');
+    const letters = (i: number): string => Array.from(i.toString(26).padStart(4, '0'), (c) => String.fromCharCode(97 + parseInt(c, 26))).join('');
+    const filler = (i: number): string => `F${i},Filler ${letters(i)},Adana,2026-11-22T08:00:00Z`;
+    const x = (city: string, hour: string): string => `X1,Xavier Twice,${city},2026-11-22T${hour}:00:00Z`;
+    // Row 1 new, row 2 an update of it in the same batch; row 10,000 ends the second batch; row
+    // 10,001 (the third batch, read while the second is written) goes back to the first fields.
+    const rows = [x('Antakya', '08'), x('Adana', '09')];
+    for (let i = 3; i <= 9999; i++) rows.push(filler(i));
+    rows.push(x('Hatay', '10'), x('Antakya', '11'));
+    const t = textOf(await root().run(`/crisis import TWC file=${file('twice.csv', `ID,Full name,City,Source date\r\n${rows.join('\r\n')}\r\n`)}`));
+    expect(t).toContain('9998 new');
+    expect(t).toContain('3 updated');
+    const xavier = (await bySourceId('TWC', 'X1'))!;
+    expect(xavier).toMatchObject({ homeCity: 'Antakya', version: 4 });
+    expect(xavier.sourceDate.toISOString()).toBe('2026-11-22T11:00:00.000Z');
+    expect(xavier.number).toBeGreaterThan(0);
+    const audits = await core.store.db.auditEntry.findMany({ where: { entity: 'person', entityId: xavier.id, action: 'import-update' } });
+    expect(audits).toHaveLength(3);
+    for (const a of audits) expect(a.after).toContain(`"number":${xavier.number}`);
+    const run = await core.store.db.importRun.findFirst({ where: { fileName: 'twice.csv' }, orderBy: { startedAt: 'desc' } });
+    expect(run).toMatchObject({ status: 'done', done: 10001, imported: 9998, updated: 3 });
+  });
+
   test('CSV again: a merged-away record is not updated; its status goes to the survivor', async () => {
     const head = 'ID,Full name,Passport,Status,Source date';
     const f1 = file('rmg.csv', `${head}\r\nM1,Merle Merged,MM1234567,,2026-11-22T08:00:00Z\r\nM2,Merle Merged,MM1234567,,2026-11-22T08:00:00Z\r\n`);

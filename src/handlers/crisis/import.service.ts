@@ -432,10 +432,17 @@ interface Addition {
   notes?: readonly PfifNote[];
 }
 
+/** A row of a record already known: `next` is the record as the row has it. */
+interface Existing {
+  row: number;
+  read: PersonRecord;
+  next: PersonRecord;
+}
+
 /** A batch checked, scored and sealed, ready to be written. */
 interface PreparedBatch {
   fresh: { row: number; p: PersonRecord }[];
-  changed: { row: number; before: PersonRecord; next: PersonRecord }[];
+  existing: Existing[];
   additions: Addition[];
   /** The steps writing the new people, their name keys, notes and duplicate candidates. */
   steps: BulkStep[];
@@ -464,7 +471,7 @@ function prepareBatch(
 ): PreparedBatch {
   const { store } = deps;
   const fresh: { row: number; p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
-  const changed: { row: number; before: PersonRecord; next: PersonRecord }[] = [];
+  const existing: Existing[] = [];
   const additions: Addition[] = [];
   for (const r of rows) {
     for (const p of r.problems) problem(p);
@@ -491,10 +498,9 @@ function prepareBatch(
     const before = mine.get(sourceId);
     if (before) {
       const next = { ...personOf(checked.data, { crisisId: crisis.id, number: before.number, source, sourceId, now, pfif, id: before.id }), status: before.status, statusAt: before.statusAt, createdAt: before.createdAt, version: before.version, mergedIntoId: before.mergedIntoId };
-      // Fields: only from a newer source, and never onto a merged-away record (its data lives on in the survivor).
-      const newer = next.sourceDate.getTime() > before.sourceDate.getTime();
-      if (!before.mergedIntoId && newer && !sameFields(before, next)) changed.push({ row: r.row, before, next });
-      else summary.unchanged++;
+      // Whether its fields apply is decided when written: the same record earlier in the file
+      // (in this batch, or the one being written meanwhile) may have changed it by then.
+      existing.push({ row: r.row, read: before, next });
       // Statuses and notes: appended (deduplicated) on the live record; the latest by source time decides.
       const target = liveOf(known, before);
       if (target && (checked.status || r.record.notes?.length)) {
@@ -539,7 +545,7 @@ function prepareBatch(
     if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)) });
     if (candidates.length) steps.push({ table: 'DuplicateCandidate', columns: ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], rows: candidates, tail: 'ON CONFLICT ("personAId", "personBId") DO NOTHING' });
   }
-  return { fresh, changed, additions, steps, candidates: candidates.length, doneAfter: summary.total, now };
+  return { fresh, existing, additions, steps, candidates: candidates.length, doneAfter: summary.total, now };
 }
 
 /**
@@ -569,35 +575,40 @@ async function writeBatch(
   }
   summary.imported += b.fresh.length;
   summary.duplicates += b.candidates;
-  if (!b.changed.length && !b.additions.length) return;
+  // Fields only from a newer source, and never onto a merged-away record (its data lives on in the
+  // survivor); compared with the record as it is now, every earlier batch written.
+  const current = (e: Existing): PersonRecord => mine.get(e.next.sourceId as string) ?? e.read;
+  const newer = b.existing.filter((e) => !current(e).mergedIntoId && e.next.sourceDate.getTime() > current(e).sourceDate.getTime());
   const touched = new Set<number>();
-  await store.transaction(async (tx: Tx) => {
-    for (const { row, before: read, next } of b.changed) {
-      // The same record earlier in the file may have been updated since this batch was read.
-      const before = mine.get(next.sourceId as string) ?? read;
-      if (before !== read && (before.mergedIntoId || next.sourceDate.getTime() <= before.sourceDate.getTime() || sameFields(before, next))) {
-        summary.unchanged++;
-        continue;
+  if (newer.length || b.additions.length) {
+    await store.transaction(async (tx: Tx) => {
+      for (const e of newer) {
+        const before = current(e);
+        const next = { ...e.next, number: before.number };
+        // Checked again: an earlier row of this batch may have updated the same record.
+        if (before.mergedIntoId || next.sourceDate.getTime() <= before.sourceDate.getTime() || sameFields(before, next)) continue;
+        const { id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, updatedAt: _u, ...rest } = next;
+        // Fenced on the version this import last wrote or read: an edit (or merge) made meanwhile wins.
+        if (!(await store.crises.updatePerson(tx, before, rest, now, { live: true }))) {
+          problem({ row: e.row, column: '', problem: `#${before.number} was changed by someone else during the import: not updated; import the file again to retry` });
+          continue;
+        }
+        await store.crises.replaceKeys(tx, crisis.id, before.id, nameIndexKeys(next));
+        await AuditRepository.write(tx, meta, { entity: 'person', entityId: before.id, action: 'import-update', before: { number: before.number, sourceDate: before.sourceDate }, after: { number: before.number, sourceDate: next.sourceDate, source, fields: '[personal data]' } });
+        const updated = { ...next, status: before.status, statusAt: before.statusAt, createdAt: before.createdAt, version: before.version + 1, mergedIntoId: before.mergedIntoId, updatedAt: now };
+        mine.set(next.sourceId as string, updated);
+        known.byId.set(updated.id, updated);
+        touched.add(e.row);
       }
-      const { id: _id, number: _number, crisisId: _c, status: _s, statusAt: _sa, version: _v, createdAt: _ca, mergedIntoId: _m, updatedAt: _u, ...rest } = next;
-      // Fenced on the version read before the batch: an edit (or merge) made meanwhile wins.
-      if (!(await store.crises.updatePerson(tx, before, rest, now, { live: true }))) {
-        problem({ row, column: '', problem: `#${before.number} was changed by someone else during the import: not updated; import the file again to retry` });
-        continue;
+      for (const a of b.additions) {
+        if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
       }
-      await store.crises.replaceKeys(tx, crisis.id, before.id, nameIndexKeys(next));
-      await AuditRepository.write(tx, meta, { entity: 'person', entityId: before.id, action: 'import-update', before: { number: before.number, sourceDate: before.sourceDate }, after: { number: before.number, sourceDate: next.sourceDate, source, fields: '[personal data]' } });
-      const updated = { ...next, version: before.version + 1, updatedAt: now };
-      mine.set(next.sourceId as string, updated);
-      known.byId.set(updated.id, updated);
-      touched.add(row);
-    }
-    for (const a of b.additions) {
-      if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
-    }
-  });
+    });
+  }
+  // Each row once: updated if anything of it was written, else unchanged (a row of notes only,
+  // about a record not in the file, is neither when nothing was new).
   summary.updated += touched.size;
-  summary.unchanged -= [...touched].filter((row) => !b.changed.some((c) => c.row === row)).length;
+  summary.unchanged += b.existing.filter((e) => !touched.has(e.row)).length;
 }
 
 /** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */
