@@ -30,31 +30,13 @@ export function seenInPostgres(url: string): SeenCheck {
         prunedAt = now.getTime();
         await pool.query('DELETE FROM "SeenRequest" WHERE "expiresAt" < $1', [now]);
       }
-      const c = await pool.connect();
-      let failed: Error | undefined;
-      try {
-        // No wait for the WAL flush: a row lost to a database crash only lets a replay of the
-        // last moments through, and each request's commit does not queue for the disk with the
-        // cases'. SET LOCAL, in a transaction: a startup option or a session SET would be refused
-        // or leak to other clients behind a pooler such as PgBouncer.
-        await c.query('BEGIN');
-        await c.query('SET LOCAL synchronous_commit = off');
-        // An expired row of the same key (not pruned yet) is taken over, not counted as a repeat.
-        const r = await c.query(
-          `INSERT INTO "SeenRequest" ("key", "expiresAt") VALUES ($1, $2)
-           ON CONFLICT ("key") DO UPDATE SET "expiresAt" = EXCLUDED."expiresAt" WHERE "SeenRequest"."expiresAt" < $3`,
-          [key, expiresAt, now],
-        );
-        await c.query('COMMIT');
-        return r.rowCount === 1;
-      } catch (err) {
-        failed = err instanceof Error ? err : new Error(String(err));
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        // A connection that failed mid-transaction is dropped, not handed to the next request.
-        c.release(failed);
-      }
+      // An expired row of the same key (not pruned yet) is taken over, not counted as a repeat.
+      const r = await pool.query(
+        `INSERT INTO "SeenRequest" ("key", "expiresAt") VALUES ($1, $2)
+         ON CONFLICT ("key") DO UPDATE SET "expiresAt" = EXCLUDED."expiresAt" WHERE "SeenRequest"."expiresAt" < $3`,
+        [key, expiresAt, now],
+      );
+      return r.rowCount === 1;
     },
     close: () => pool.end(),
   };
