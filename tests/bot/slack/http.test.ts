@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/logger';
 import { testConfig } from '../../helpers/core';
 import { tempDir } from '../../helpers/db';
 import { startSlackFake, type SlackFake } from '../../helpers/slack-fake';
+import { viewSubmission as submission, type StateValues } from '../../helpers/slack-payloads';
 
 const SECRET = 'test-signing-secret';
 let slack: SlackFake;
@@ -108,41 +109,8 @@ function buttonClick(value: string): Record<string, unknown> {
   };
 }
 
-type StateValues = Record<string, Record<string, Record<string, unknown>>>;
-
 function text(name: string, value: string | null): StateValues {
   return { [name]: { [name]: { type: 'plain_text_input', value } } };
-}
-
-function submission(values: StateValues, meta: Record<string, unknown> = { command: 'duty member add', channelId: 'C1' }): Record<string, unknown> {
-  return {
-    type: 'view_submission',
-    team: { id: 'T1', domain: 'mission' },
-    user: { id: 'U1', username: 'alee', name: 'alee', team_id: 'T1' },
-    api_app_id: 'A1',
-    token: 'legacy',
-    trigger_id: `trigger-${crypto.randomUUID()}`,
-    view: {
-      id: 'V1',
-      team_id: 'T1',
-      type: 'modal',
-      callback_id: 'duty_form',
-      private_metadata: JSON.stringify(meta),
-      state: { values },
-      hash: 'h',
-      title: { type: 'plain_text', text: 'Add a member' },
-      blocks: [],
-      app_id: 'A1',
-      bot_id: 'BBOT',
-      root_view_id: 'V1',
-      previous_view_id: null,
-      clear_on_close: false,
-      notify_on_close: false,
-      close: null,
-      submit: null,
-    },
-    response_urls: [],
-  };
 }
 
 const memberForm = (handle: string | null, name: string | null, slackUser = 'U2'): StateValues => ({

@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../../../src/server';
 import { testConfig } from '../../helpers/core';
 import { freshPostgres, pgAdminUrl, type TestDb } from '../../helpers/db';
 import { startSlackFake, type SlackFake } from '../../helpers/slack-fake';
+import { viewSubmission } from '../../helpers/slack-payloads';
 
 const SECRET = 'replicas-signing-secret';
 const nowS = (): number => Math.floor(Date.now() / 1000);
@@ -71,25 +72,11 @@ async function waitFor(done: () => boolean, timeoutMs = 5_000): Promise<void> {
   });
 
   test('a replayed form submission is not run again by the other replica', async () => {
-    const submission = {
-      type: 'view_submission',
-      team: { id: 'T1', domain: 'mission' },
-      user: { id: 'U1', username: 'alee', name: 'alee', team_id: 'T1' },
-      api_app_id: 'A1',
-      token: 'legacy',
-      trigger_id: `t-${crypto.randomUUID()}`,
-      view: {
-        id: 'V1', team_id: 'T1', type: 'modal', callback_id: 'duty_form', hash: 'h', app_id: 'A1', bot_id: 'BBOT', root_view_id: 'V1', previous_view_id: null,
-        private_metadata: JSON.stringify({ command: 'duty member add', channelId: 'C1' }),
-        title: { type: 'plain_text', text: 'Add a member' }, blocks: [], clear_on_close: false, notify_on_close: false, close: null, submit: null,
-        state: { values: {
-          handle: { handle: { type: 'plain_text_input', value: 'rplc' } },
-          name: { name: { type: 'plain_text_input', value: 'Re Plica' } },
-          roles: { roles: { type: 'multi_static_select', selected_options: [{ value: 'officer', text: { type: 'plain_text', text: 'officer' } }] } },
-        } },
-      },
-      response_urls: [],
-    };
+    const submission = viewSubmission({
+      handle: { handle: { type: 'plain_text_input', value: 'rplc' } },
+      name: { name: { type: 'plain_text_input', value: 'Re Plica' } },
+      roles: { roles: { type: 'multi_static_select', selected_options: [{ value: 'officer', text: { type: 'plain_text', text: 'officer' } }] } },
+    });
     const body = new URLSearchParams({ payload: JSON.stringify(submission) }).toString();
     const headers = signed(body);
     slack.reset();
