@@ -33,33 +33,50 @@ export interface BulkWriter {
 /** SQLite allows 32,766 parameters a statement. */
 const MAX_PARAMS = 30_000;
 
-function insertSql(step: InsertStep, rows: number): string {
-  return `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(rows, step.columns.length)} ${step.tail ?? ''}`;
+/**
+ * One statement of a batch, built once on this thread: the writer thread and the in-process
+ * writer run the same list. `count`: the counter's reservation; `number`: the reserved numbers go
+ * into that column of each row of the (flat) parameters.
+ */
+type Statement = { sql: string; params: SqlValue[]; count?: number; number?: { column: number; columns: number; offset: number } };
+
+function statementsOf(steps: readonly BulkStep[]): Statement[] {
+  const out: Statement[] = [];
+  let reserved = false;
+  for (const step of steps) {
+    if ('reserve' in step) {
+      out.push({ sql: step.reserve.sql, params: [...step.reserve.params], count: step.reserve.count });
+      reserved = true;
+      continue;
+    }
+    if (step.numberColumn !== undefined && !reserved) throw new Error('rows to number, but no number was reserved before them');
+    const columns = step.columns.length;
+    const per = Math.max(1, Math.floor(MAX_PARAMS / columns));
+    for (let i = 0; i < step.rows.length; i += per) {
+      const chunk = step.rows.slice(i, i + per);
+      out.push({
+        sql: `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(chunk.length, columns)} ${step.tail ?? ''}`,
+        params: chunk.flat(),
+        ...(step.numberColumn !== undefined ? { number: { column: step.numberColumn, columns, offset: i } } : {}),
+      });
+    }
+  }
+  return out;
 }
 
 /** The steps through a runner of a transaction the caller holds. */
 export async function writeSteps(sql: SqlRunner, steps: readonly BulkStep[]): Promise<number | null> {
   let first: number | null = null;
-  for (const step of steps) {
-    if ('reserve' in step) {
-      const [row] = await sql.all<Record<string, unknown>>(step.reserve.sql, step.reserve.params);
-      first = Number(Object.values(row ?? {})[0]) - step.reserve.count + 1;
+  for (const s of statementsOf(steps)) {
+    if (s.count !== undefined) {
+      const [row] = await sql.all<Record<string, unknown>>(s.sql, s.params);
+      first = Number(Object.values(row ?? {})[0]) - s.count + 1;
       continue;
     }
-    const per = Math.max(1, Math.floor(MAX_PARAMS / step.columns.length));
-    for (let i = 0; i < step.rows.length; i += per) {
-      const chunk = step.rows.slice(i, i + per);
-      const params = numbered(chunk, step.numberColumn, first, i);
-      await sql.run(insertSql(step, chunk.length), params);
-    }
+    if (s.number && first !== null) for (let j = 0; j * s.number.columns < s.params.length; j++) s.params[j * s.number.columns + s.number.column] = first + s.number.offset + j;
+    await sql.run(s.sql, s.params);
   }
   return first;
-}
-
-function numbered(chunk: readonly (readonly SqlValue[])[], column: number | undefined, first: number | null, offset: number): SqlValue[] {
-  if (column === undefined) return chunk.flat();
-  if (first === null) throw new Error('rows to number, but no number was reserved before them');
-  return chunk.flatMap((row, j) => row.map((v, c) => (c === column ? first + offset + j : v)));
 }
 
 /** In a transaction of the store (PostgreSQL, in-memory SQLite). */
@@ -71,9 +88,9 @@ export function inTransactionWriter(transaction: <T>(fn: (tx: Tx) => Promise<T>)
 }
 
 /**
- * The thread's code: plain JavaScript (no build step, so tests run it as production does). It
- * repeats writeSteps() above synchronously, in an IMMEDIATE transaction (the write lock taken at
- * BEGIN, so two writers never deadlock upgrading a read lock).
+ * The thread's code: plain JavaScript (no build step, so tests run it as production does). It runs
+ * the statements as writeSteps() above does, synchronously, in an IMMEDIATE transaction (the write
+ * lock taken at BEGIN, so two writers never deadlock upgrading a read lock).
  */
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -92,28 +109,21 @@ const prepared = (sql) => {
   }
   return s;
 };
-const values = (rows, cols) => Array.from({ length: rows }, () => '(' + Array.from({ length: cols }, () => '?').join(', ') + ')').join(', ');
-const run = db.transaction((steps) => {
+const run = db.transaction((list) => {
   let first = null;
-  for (const step of steps) {
-    if (step.reserve) {
-      const row = prepared(step.reserve.sql).get(...step.reserve.params);
-      first = Number(Object.values(row)[0]) - step.reserve.count + 1;
+  for (const s of list) {
+    if (s.count !== undefined) {
+      first = Number(Object.values(prepared(s.sql).get(...s.params))[0]) - s.count + 1;
       continue;
     }
-    const per = Math.max(1, Math.floor(${MAX_PARAMS} / step.columns.length));
-    for (let i = 0; i < step.rows.length; i += per) {
-      const chunk = step.rows.slice(i, i + per);
-      const params = step.numberColumn === undefined ? chunk.flat() : chunk.flatMap((row, j) => row.map((v, c) => (c === step.numberColumn ? first + i + j : v)));
-      const sql = 'INSERT INTO "' + step.table + '" (' + step.columns.map((c) => '"' + c + '"').join(', ') + ') VALUES ' + values(chunk.length, step.columns.length) + ' ' + (step.tail || '');
-      prepared(sql).run(...params);
-    }
+    if (s.number) for (let j = 0; j * s.number.columns < s.params.length; j++) s.params[j * s.number.columns + s.number.column] = first + s.number.offset + j;
+    prepared(s.sql).run(...s.params);
   }
   return first;
 });
 parentPort.on('message', (m) => {
   try {
-    parentPort.postMessage({ id: m.id, first: run.immediate(m.steps) });
+    parentPort.postMessage({ id: m.id, first: run.immediate(m.statements) });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String((err && err.message) || err), code: (err && err.code) || null });
   }
@@ -125,11 +135,6 @@ function plain(v: SqlValue): string | number | bigint | null {
   if (v instanceof Date) return sqliteDate(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   return v;
-}
-
-function plainStep(step: BulkStep): BulkStep {
-  if ('reserve' in step) return { reserve: { ...step.reserve, params: step.reserve.params.map(plain) } };
-  return { ...step, rows: step.rows.map((r) => r.map(plain)) };
 }
 
 export class BulkWriteError extends Error {
@@ -169,9 +174,10 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
     write(steps) {
       if (dead) return Promise.reject(dead);
       const id = next++;
+      const statements = statementsOf(steps).map((s) => ({ ...s, params: s.params.map(plain) }));
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, steps: steps.map(plainStep) });
+        worker.postMessage({ id, statements });
       });
     },
     async close() {

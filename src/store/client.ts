@@ -68,18 +68,15 @@ const toIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * synchronously, with the event loop (and so the holder) stopped.
  */
 function spaced<T extends Pick<Queryable, 'queryRaw' | 'executeRaw'>>(q: T): T {
-  const queryRaw = q.queryRaw.bind(q);
-  const executeRaw = q.executeRaw.bind(q);
-  q.queryRaw = async (query: Query) => {
-    const r = await queryRaw(query);
-    await toIo();
-    return r;
-  };
-  q.executeRaw = async (query: Query) => {
-    const r = await executeRaw(query);
-    await toIo();
-    return r;
-  };
+  const thenIo =
+    <R>(f: (query: Query) => Promise<R>) =>
+    async (query: Query): Promise<R> => {
+      const r = await f(query);
+      await toIo();
+      return r;
+    };
+  q.queryRaw = thenIo(q.queryRaw.bind(q));
+  q.executeRaw = thenIo(q.executeRaw.bind(q));
   return q;
 }
 

@@ -29,7 +29,7 @@ import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, personRow, type
 import type { FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
 import { writeSteps, type BulkStep, type BulkWriter } from '../../store/bulk-writer';
-import type { SqlRunner, SqlValue } from '../../store/sql';
+import type { SqlValue } from '../../store/sql';
 import { AuditRepository } from '../../store/audit.repository';
 import type { AuditMeta, Store } from '../../store/store';
 import type { Outbox } from '../ports';
@@ -184,10 +184,6 @@ function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: strin
 }
 
 const NOTE_COLUMNS = ['id', 'personId', 'crisisId', 'authorId', 'authorName', 'source', 'status', 'text', 'lastKnownLocation', 'madeContact', 'sourceAt', 'createdAt', 'linkedPersonId', 'pfif'];
-
-function insertRows(sql: SqlRunner, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<unknown> {
-  return writeSteps(sql, [{ table, columns, rows }]);
-}
 
 /** Keys that nearly identify a person: the same name (or one slip away), passport, phone or email. */
 const STRONG_KEY = /^(n|nd|p|t|e):/;
@@ -624,7 +620,7 @@ async function addToStored(store: Store, tx: Tx, meta: AuditMeta, crisis: Crisis
       if (id) have.add(id);
     }
     const n = pfifNotes(a.notes.filter((x) => !have.has(x.noteRecordId)), a.target.id, crisis.id, now, (column, text) => problem({ row: a.row, column, problem: text }));
-    if (n.rows.length) await insertRows(store.sqlIn(tx), 'PersonNote', NOTE_COLUMNS, n.rows.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)));
+    if (n.rows.length) await writeSteps(store.sqlIn(tx), [{ table: 'PersonNote', columns: NOTE_COLUMNS, rows: n.rows.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)) }]);
     added += n.rows.length;
     latest = n.latest;
   }
