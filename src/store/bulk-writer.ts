@@ -22,7 +22,13 @@ export interface InsertStep {
   numberColumn?: number;
 }
 
-export type BulkStep = ReserveStep | InsertStep;
+/** Any other statement of the batch's transaction (a counter kept with the rows). */
+export interface PlainStep {
+  sql: string;
+  params: readonly SqlValue[];
+}
+
+export type BulkStep = ReserveStep | InsertStep | PlainStep;
 
 export interface BulkWriter {
   /** The steps in one transaction, in order; the first reserved number, if a step reserved any. */
@@ -47,6 +53,10 @@ function statementsOf(steps: readonly BulkStep[]): Statement[] {
     if ('reserve' in step) {
       out.push({ sql: step.reserve.sql, params: [...step.reserve.params], count: step.reserve.count });
       reserved = true;
+      continue;
+    }
+    if ('sql' in step) {
+      out.push({ sql: step.sql, params: [...step.params] });
       continue;
     }
     if (step.numberColumn !== undefined && !reserved) throw new Error('rows to number, but no number was reserved before them');

@@ -315,7 +315,9 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   const format = run.format === 'pfif' ? 'pfif' : 'csv';
   const source = importSource(run.fileName, format);
   const now0 = clock();
-  const summary: ImportSummary = { runId, status: 'done', total: 0, imported: 0, updated: 0, unchanged: 0, duplicates: 0, problems: [], problemCount: 0, unmapped: [] };
+  // Resumed after a crash: what earlier tries committed is counted already (with their rows, in
+  // the same transactions), and their rows are found stored this time.
+  const summary: ImportSummary = { runId, status: 'done', total: 0, imported: run.imported, updated: run.updated, unchanged: 0, duplicates: run.duplicates, problems: [], problemCount: 0, unmapped: [] };
   const { rows, unmapped, fatal } = await rowsOf(format, store.cipher.openBytes(file.content, importFileAt(runId)));
   summary.unmapped = unmapped;
   if (fatal) {
@@ -345,12 +347,12 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   let batch: Row[] = [];
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
-    const prepared = prepareBatch(deps, crisis, source, batch, mine, known, index, summary, problem, clock());
+    const prepared = prepareBatch(deps, runId, crisis, source, batch, mine, known, index, summary, problem, clock());
     batch = [];
     await writing;
     writing = (async () => {
-      await writeBatch(deps, writer, meta, crisis, source, prepared, mine, known, summary, problem);
-      await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: prepared.doneAfter, imported: summary.imported, updated: summary.updated, duplicates: summary.duplicates, problemCount: summary.problemCount } }));
+      await writeBatch(deps, writer, meta, runId, crisis, source, prepared, mine, known, summary, problem);
+      await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: prepared.doneAfter, problemCount: summary.problemCount } }));
       if (onBatch) await onBatch(prepared.doneAfter);
     })();
     // Awaited at the next batch or the end; marked handled now, as reading the file goes on meanwhile.
@@ -455,6 +457,7 @@ interface PreparedBatch {
  */
 function prepareBatch(
   deps: ImportDeps,
+  runId: string,
   crisis: CrisisRecord,
   source: string,
   rows: Row[],
@@ -540,6 +543,8 @@ function prepareBatch(
     steps.push({ table: 'PersonKey', columns: ['personId', 'crisisId', 'key'], rows: fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), tail: 'ON CONFLICT DO NOTHING' });
     if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)) });
     if (candidates.length) steps.push({ table: 'DuplicateCandidate', columns: ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], rows: candidates, tail: 'ON CONFLICT ("personAId", "personBId") DO NOTHING' });
+    // Counted with the rows: a try that dies after this commit has them counted, and the next finds them stored.
+    steps.push({ sql: 'UPDATE "ImportRun" SET "imported" = "imported" + ?, "duplicates" = "duplicates" + ? WHERE "id" = ?', params: [fresh.length, candidates.length, runId] });
   }
   return { fresh, existing, additions, steps, candidates: candidates.length, doneAfter: summary.total, now };
 }
@@ -552,6 +557,7 @@ async function writeBatch(
   deps: ImportDeps,
   writer: BulkWriter,
   meta: AuditMeta,
+  runId: string,
   crisis: CrisisRecord,
   source: string,
   b: PreparedBatch,
@@ -599,6 +605,7 @@ async function writeBatch(
       for (const a of b.additions) {
         if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
       }
+      if (touched.size) await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size } } });
     });
   }
   // Each row once: updated if anything of it was written, else unchanged (a row of notes only,
