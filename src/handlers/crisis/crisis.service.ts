@@ -16,7 +16,7 @@ import {
 import type { Tx } from '../../store/client';
 import type { CrisisRecord, PersonRecord } from '../../store/crisis.repository';
 import { CrisisRepository } from '../../store/crisis.repository';
-import { newId, type AuditMeta, type Store } from '../../store/store';
+import { newTimeOrderedId, type AuditMeta, type Store } from '../../store/store';
 import { CommandError } from '../command';
 import type { Outbox } from '../ports';
 
@@ -60,7 +60,8 @@ export function nameIndexKeys(p: { fullName: string; alternateNames: readonly st
 /** A new person record from checked input. */
 export function personOf(data: PersonData, o: { crisisId: string; number: number; source: string; sourceId: string | null; now: Date; pfif?: string | null; id?: string }): PersonRecord {
   return {
-    id: o.id ?? newId(),
+    // Time-ordered: an import adds people by the hundred thousand, each at the end of the indexes.
+    id: o.id ?? newTimeOrderedId(),
     crisisId: o.crisisId,
     number: o.number,
     fullName: data.fullName,
