@@ -411,6 +411,19 @@ export class CrisisRepository {
    * keys:rotate encrypts them). Compared again once decrypted, so only exact matches return.
    */
   async byIdentifiers(crisisId: string | null, ids: { passport?: string; phone?: string; email?: string }): Promise<PersonRecord[]> {
+    const q = this.identifierQuery(crisisId, ids);
+    if (!q) return [];
+    const rows = await this.sqlRead().all(q.sql, q.params);
+    return rows
+      .map((r) => this.open(personOfSql(r)))
+      .filter((p) => q.wanted.some((w) => {
+        const v = p[w.column];
+        return v !== null && normaliseIdentifier(w.kind, v) === w.value;
+      }));
+  }
+
+  /** byIdentifiers' query (its plan is tested): null when no identifier is usable. */
+  identifierQuery(crisisId: string | null, ids: { passport?: string; phone?: string; email?: string }): { sql: string; params: string[]; wanted: { kind: IdentifierKind; column: (typeof PERSON_BLIND)[number]['column']; value: string }[] } | null {
     const parts: string[] = [];
     const params: string[] = [];
     const wanted: { kind: IdentifierKind; column: (typeof PERSON_BLIND)[number]['column']; value: string }[] = [];
@@ -423,18 +436,15 @@ export class CrisisRepository {
         parts.push(`"${b.hash}" IN (${inList(hashes.length)})`);
         params.push(...hashes);
       }
-      parts.push(`"${b.column}" = ?`);
+      // In clear only where there is no blind index: the partial index holds just those rows.
+      parts.push(`("${b.column}" = ? AND "${b.hash}" IS NULL)`);
       params.push(value);
     }
-    if (!parts.length) return [];
-    const scope = crisisId ? ` AND "crisisId" = ?` : '';
-    const rows = await this.sqlRead().all(`SELECT * FROM "Person" WHERE (${parts.join(' OR ')}) AND "mergedIntoId" IS NULL${scope} LIMIT 50`, [...params, ...(crisisId ? [crisisId] : [])]);
-    return rows
-      .map((r) => this.open(personOfSql(r)))
-      .filter((p) => wanted.some((w) => {
-        const v = p[w.column];
-        return v !== null && normaliseIdentifier(w.kind, v) === w.value;
-      }));
+    if (!parts.length) return null;
+    // On SQLite, "+" keeps the crisis out of the index choice: without statistics it walked the
+    // crisis's whole index instead of looking each identifier up.
+    const scope = crisisId ? ` AND ${this.sqlRead().provider === 'sqlite' ? '+' : ''}"crisisId" = ?` : '';
+    return { sql: `SELECT * FROM "Person" WHERE (${parts.join(' OR ')}) AND "mergedIntoId" IS NULL${scope} LIMIT 50`, params: [...params, ...(crisisId ? [crisisId] : [])], wanted };
   }
 
   /** Ids of live people of a crisis sharing any blocking key, with how many keys they share. */

@@ -282,8 +282,10 @@ export class SubjectAccessRepository {
    */
   async byPassport(passport: string, hashes: readonly string[]): Promise<{ personIds: string[]; caseIds: string[] }> {
     const where = { OR: [{ passportNumber: passport }, ...(hashes.length ? [{ passportHash: { in: [...hashes] } }] : [])] };
+    // A person's passport in clear is indexed only where it has no blind index (prisma/partial-indexes.sql).
+    const personWhere = { OR: [{ passportNumber: passport, passportHash: null }, ...(hashes.length ? [{ passportHash: { in: [...hashes] } }] : [])] };
     const [people, cases] = await Promise.all([
-      this.db.person.findMany({ where, select: { id: true }, orderBy: { number: 'asc' } }),
+      this.db.person.findMany({ where: personWhere, select: { id: true }, orderBy: { number: 'asc' } }),
       this.db.case.findMany({ where, select: { id: true }, orderBy: [{ year: 'asc' }, { number: 'asc' }] }),
     ]);
     return { personIds: people.map((r) => r.id), caseIds: cases.map((r) => r.id) };

@@ -29,7 +29,8 @@ async function catalog(db: TestDb): Promise<unknown> {
         t,
         columns: d.pragma(`table_info("${t}")`),
         indexes: (d.pragma(`index_list("${t}")`) as { name: string; unique: number }[])
-          .map((i) => ({ name: i.name, unique: i.unique, cols: d.pragma(`index_info("${i.name}")`) }))
+          // A partial index's condition too (prisma/partial-indexes.sql).
+          .map((i) => ({ name: i.name, unique: i.unique, cols: d.pragma(`index_info("${i.name}")`), where: whereOf(d, i.name) }))
           .sort((a, b) => a.name.localeCompare(b.name)),
         fks: d.pragma(`foreign_key_list("${t}")`),
       }));
@@ -51,6 +52,12 @@ async function catalog(db: TestDb): Promise<unknown> {
   } finally {
     await c.end();
   }
+}
+
+function whereOf(d: Database.Database, index: string): string | null {
+  const row = d.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(index) as { sql: string | null } | undefined;
+  const m = /\sWHERE\s([\s\S]*)$/i.exec(row?.sql ?? '');
+  return m ? (m[1] as string).trim() : null;
 }
 
 async function runScript(db: TestDb, sql: string): Promise<void> {
@@ -118,6 +125,8 @@ describeEachDb('migrations', (fresh) => {
     const fromDatamodel = await make();
     if (fromDatamodel.provider === 'sqlite') fs.mkdirSync(path.dirname(sqlitePath(fromDatamodel.url)), { recursive: true });
     await runScript(fromDatamodel, datamodelScript(fromDatamodel.provider));
+    // What the datamodel cannot say (partial indexes) is said once, in this file.
+    await runScript(fromDatamodel, fs.readFileSync(path.join(root, 'prisma', 'partial-indexes.sql'), 'utf8'));
     expect(await catalog(fromHistory)).toEqual(await catalog(fromDatamodel));
   });
 
