@@ -308,7 +308,7 @@ async function rowsOf(format: 'csv' | 'pfif', content: Buffer): Promise<{ rows: 
 export async function runImport(deps: ImportDeps, runId: string, clock: () => Date, onBatch?: (done: number) => Promise<void>): Promise<ImportSummary> {
   const { store } = deps;
   const run = await store.db.importRun.findUnique({ where: { id: runId } });
-  const file = await store.db.importFile.findUnique({ where: { runId } });
+  const file = await store.crises.importFileContent(runId);
   if (!run || !file) throw new Error(`import ${runId} has no file`);
   const crisis = await store.crises.byId(run.crisisId);
   if (!crisis) throw new Error(`import ${runId}: crisis gone`);
@@ -318,7 +318,7 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   // Resumed after a crash: what earlier tries committed is counted already (with their rows, in
   // the same transactions), and their rows are found stored this time.
   const summary: ImportSummary = { runId, status: 'done', total: 0, imported: run.imported, updated: run.updated, unchanged: 0, duplicates: run.duplicates, problems: [], problemCount: 0, unmapped: [] };
-  const { rows, unmapped, fatal } = await rowsOf(format, store.cipher.openBytes(file.content, importFileAt(runId)));
+  const { rows, unmapped, fatal } = await rowsOf(format, store.cipher.openBytes(file, importFileAt(runId)));
   summary.unmapped = unmapped;
   if (fatal) {
     summary.problems.push({ row: 1, column: '', problem: fatal });
@@ -676,7 +676,7 @@ export async function startImport(
   await deps.store.change(meta, async (w) => {
     await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, reportTo, status: 'running', startedAt: now, byId: by.id } });
     // The file is personal data too: sealed like the fields until the import drops it.
-    await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(deps.store.cipher.sealBytes(file.content, importFileAt(id))) } });
+    await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(deps.store.cipher.sealBytes(file.content, importFileAt(id))) }, select: { runId: true } });
     // runHere: the caller runs the import itself (the console); the job only stands by behind it.
     const dueAt = opts.runHere ? new Date(now.getTime() + TAKEOVER_MS) : now;
     await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: importJobKey(id), dueAt, payload: { runId: id } });
