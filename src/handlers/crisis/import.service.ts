@@ -20,6 +20,7 @@ import {
   type PersonData,
   type PersonStatus,
 } from '../../domain/person';
+import { KeyBuckets } from '../../domain/key-buckets';
 import { message, type MessageReply } from '../../domain/reply';
 import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
@@ -184,9 +185,15 @@ function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: strin
 }
 
 const NOTE_COLUMNS = ['id', 'personId', 'crisisId', 'authorId', 'authorName', 'source', 'status', 'text', 'lastKnownLocation', 'madeContact', 'sourceAt', 'createdAt', 'linkedPersonId', 'pfif'];
+const NOTE_SEALING = CrisisRepository.noteSealing(NOTE_COLUMNS);
 
 /** Keys that nearly identify a person: the same name (or one slip away), passport, phone or email. */
-const STRONG_KEY = /^(n|nd|p|t|e):/;
+function strongKey(k: string): boolean {
+  // n: nd: p: t: e: (ns: ny: d: are the weak ones)
+  const c = k.charCodeAt(0);
+  if (c === 110 /* n */) return k.charCodeAt(1) === 58 || (k.charCodeAt(1) === 100 && k.charCodeAt(2) === 58);
+  return (c === 112 || c === 116 || c === 101) && k.charCodeAt(1) === 58;
+}
 
 /**
  * Everything the duplicate check knows: people by blocking key. A candidate is scored only when
@@ -194,22 +201,19 @@ const STRONG_KEY = /^(n|nd|p|t|e):/;
  * and an initial): in a crisis of 100,000 the weak keys alone match hundreds of people a row.
  */
 class DuplicateIndex {
-  private readonly byKey = new Map<string, number[]>();
+  private readonly byKey = new KeyBuckets(1 << 16);
   private readonly people: PersonRecord[] = [];
   // Weights by person index, reset lazily by a generation stamp: the import asks this 100,000
   // times, and a Map per question was a fifth of its time (most of it in the garbage collector).
   private weight = new Int32Array(1024);
   private stamp = new Int32Array(1024);
   private generation = 0;
+  private touched: number[] = [];
 
   add(p: PersonRecord, keys: readonly string[] = blockingKeys(p)): void {
     const i = this.people.push(p) - 1;
-    for (const k of keys) {
-      const list = this.byKey.get(k);
-      if (!list) this.byKey.set(k, [i]);
-      // A weak key alone never makes a candidate: a few from each bucket are enough to pair with.
-      else if (list.length < (STRONG_KEY.test(k) ? MAX_PER_KEY : MAX_PER_WEAK_KEY)) list.push(i);
-    }
+    // A weak key alone never makes a candidate: a few from each bucket are enough to pair with.
+    for (const k of keys) this.byKey.add(k, i, strongKey(k) ? MAX_PER_KEY : MAX_PER_WEAK_KEY);
   }
 
   /** People sharing enough keys with `p`, scored; those at or above the threshold. */
@@ -221,23 +225,22 @@ class DuplicateIndex {
       this.generation = 0;
     }
     const gen = ++this.generation;
-    const touched: number[] = [];
+    const touched = this.touched;
+    touched.length = 0;
     for (const k of keys) {
-      const list = this.byKey.get(k);
-      if (!list) continue;
-      const w = STRONG_KEY.test(k) ? 2 : 1;
-      for (const i of list) {
-        if (this.stamp[i] === gen) this.weight[i] = (this.weight[i] ?? 0) + w;
+      const w = strongKey(k) ? 2 : 1;
+      this.byKey.forEach(k, (i) => {
+        if (this.stamp[i] === gen) this.weight[i] = (this.weight[i] as number) + w;
         else {
           this.stamp[i] = gen;
           this.weight[i] = w;
           touched.push(i);
         }
-      }
+      });
     }
     const out: { person: PersonRecord; score: number; reasons: string[] }[] = [];
     for (const i of touched) {
-      if ((this.weight[i] ?? 0) < 2) continue;
+      if ((this.weight[i] as number) < 2) continue;
       const other = this.people[i] as PersonRecord;
       if (other.id === p.id) continue;
       const s = duplicateScore(other, p);
