@@ -1,11 +1,13 @@
 // Bulk inserts in one transaction, for the import. On a SQLite file they run on a thread of their
-// own: better-sqlite3 answers synchronously, so on the main thread the writes of one batch and the
-// checking, scoring and sealing of the next take turns on one core; on their own thread they
-// overlap, and the other core works too. Elsewhere (PostgreSQL, which writes in its own process,
-// or an in-memory SQLite) the same steps run in a transaction of the store.
-import { createRequire } from 'node:module';
+// own (bulk-writer.thread.ts), which also seals the rows: better-sqlite3 answers synchronously, so
+// on the main thread the writes of one batch and the checking and scoring of the next would take
+// turns on one core; on their own thread they overlap, and the other core works too. Elsewhere
+// (PostgreSQL, which writes in its own process, or an in-memory SQLite) the same steps run in a
+// transaction of the store.
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { sqliteDate, valuesList, type SqlRunner, type SqlValue } from './sql';
+import { sealRow, type FieldCipher, type RowSealing, type SharedCipher } from './field-crypto';
+import { valuesList, type SqlRunner, type SqlValue } from './sql';
 import type { Tx } from './client';
 
 /** A counter bumped by `count` (a statement RETURNING its new value): numbers first … last are the batch's. */
@@ -13,13 +15,17 @@ export interface ReserveStep {
   reserve: { sql: string; params: readonly SqlValue[]; count: number };
 }
 
-/** Rows inserted in statements of many rows; `numberColumn` gets the reserved numbers in row order. */
+/**
+ * Rows inserted in statements of many rows; `numberColumn` gets the reserved numbers in row order.
+ * `seal`: the rows are in clear, and sealed (with their blind indexes) by the writer.
+ */
 export interface InsertStep {
   table: string;
   columns: readonly string[];
   rows: readonly (readonly SqlValue[])[];
   tail?: string;
   numberColumn?: number;
+  seal?: RowSealing;
 }
 
 /** Any other statement of the batch's transaction (a counter kept with the rows). */
@@ -44,9 +50,15 @@ const MAX_PARAMS = 30_000;
  * writer run the same list. `count`: the counter's reservation; `number`: the reserved numbers go
  * into that column of each row of the (flat) parameters.
  */
-type Statement = { sql: string; params: SqlValue[]; count?: number; number?: { column: number; columns: number; offset: number } };
+export type Statement = { sql: string; params: SqlValue[]; count?: number; number?: { column: number; columns: number; offset: number } };
 
-function statementsOf(steps: readonly BulkStep[]): Statement[] {
+/** Puts the reserved numbers, from `first` on, into the statement's rows. */
+export function numberRows(s: Statement, first: number | null): void {
+  if (!s.number || first === null) return;
+  for (let j = 0; j * s.number.columns < s.params.length; j++) s.params[j * s.number.columns + s.number.column] = first + s.number.offset + j;
+}
+
+export function statementsOf(steps: readonly BulkStep[], cipher: FieldCipher): Statement[] {
   const out: Statement[] = [];
   let reserved = false;
   for (const step of steps) {
@@ -62,8 +74,10 @@ function statementsOf(steps: readonly BulkStep[]): Statement[] {
     if (step.numberColumn !== undefined && !reserved) throw new Error('rows to number, but no number was reserved before them');
     const columns = step.columns.length;
     const per = Math.max(1, Math.floor(MAX_PARAMS / columns));
-    for (let i = 0; i < step.rows.length; i += per) {
-      const chunk = step.rows.slice(i, i + per);
+    const how = step.seal;
+    const rows = how ? step.rows.map((r) => sealRow(cipher, how, r)) : step.rows;
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
       out.push({
         sql: `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(chunk.length, columns)} ${step.tail ?? ''}`,
         params: chunk.flat(),
@@ -75,76 +89,26 @@ function statementsOf(steps: readonly BulkStep[]): Statement[] {
 }
 
 /** The steps through a runner of a transaction the caller holds. */
-export async function writeSteps(sql: SqlRunner, steps: readonly BulkStep[]): Promise<number | null> {
+export async function writeSteps(sql: SqlRunner, steps: readonly BulkStep[], cipher: FieldCipher): Promise<number | null> {
   let first: number | null = null;
-  for (const s of statementsOf(steps)) {
+  for (const s of statementsOf(steps, cipher)) {
     if (s.count !== undefined) {
       const [row] = await sql.all<Record<string, unknown>>(s.sql, s.params);
       first = Number(Object.values(row ?? {})[0]) - s.count + 1;
       continue;
     }
-    if (s.number && first !== null) for (let j = 0; j * s.number.columns < s.params.length; j++) s.params[j * s.number.columns + s.number.column] = first + s.number.offset + j;
+    numberRows(s, first);
     await sql.run(s.sql, s.params);
   }
   return first;
 }
 
 /** In a transaction of the store (PostgreSQL, in-memory SQLite). */
-export function inTransactionWriter(transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>, sqlIn: (tx: Tx) => SqlRunner): BulkWriter {
+export function inTransactionWriter(transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>, sqlIn: (tx: Tx) => SqlRunner, cipher: FieldCipher): BulkWriter {
   return {
-    write: (steps) => transaction((tx) => writeSteps(sqlIn(tx), steps)),
+    write: (steps) => transaction((tx) => writeSteps(sqlIn(tx), steps, cipher)),
     close: () => Promise.resolve(),
   };
-}
-
-/**
- * The thread's code: plain JavaScript (no build step, so tests run it as production does). It runs
- * the statements as writeSteps() above does, synchronously, in an IMMEDIATE transaction (the write
- * lock taken at BEGIN, so two writers never deadlock upgrading a read lock).
- */
-const THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { timeout: workerData.busyMs });
-db.pragma('foreign_keys = ON');
-db.pragma('cache_size = -' + workerData.cacheKib);
-const statements = new Map();
-const prepared = (sql) => {
-  let s = statements.get(sql);
-  if (!s) {
-    // The last chunk of each table differs in size from batch to batch: keep memory bounded.
-    if (statements.size > 50) statements.clear();
-    s = db.prepare(sql);
-    statements.set(sql, s);
-  }
-  return s;
-};
-const run = db.transaction((list) => {
-  let first = null;
-  for (const s of list) {
-    if (s.count !== undefined) {
-      first = Number(Object.values(prepared(s.sql).get(...s.params))[0]) - s.count + 1;
-      continue;
-    }
-    if (s.number) for (let j = 0; j * s.number.columns < s.params.length; j++) s.params[j * s.number.columns + s.number.column] = first + s.number.offset + j;
-    prepared(s.sql).run(...s.params);
-  }
-  return first;
-});
-parentPort.on('message', (m) => {
-  try {
-    parentPort.postMessage({ id: m.id, first: run.immediate(m.statements) });
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err), code: (err && err.code) || null });
-  }
-});
-`;
-
-/** SQLite keeps dates as ISO text and booleans as 0/1 (see sql.ts); a thread gets plain values. */
-function plain(v: SqlValue): string | number | bigint | null {
-  if (v instanceof Date) return sqliteDate(v);
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  return v;
 }
 
 export class BulkWriteError extends Error {
@@ -157,12 +121,30 @@ export class BulkWriteError extends Error {
   }
 }
 
-type Answer = { id: number; first: number | null } | { id: number; error: string; code: string | null };
+export type Answer = { id: number; first: number | null } | { id: number; error: string; code: string | null };
+
+/** What the thread is started with. */
+export interface ThreadData {
+  file: string;
+  busyMs: number;
+  cacheKib: number;
+  cipher: SharedCipher;
+}
+
+/**
+ * The thread, from its compiled file; from the TypeScript source (tests, `tsx`) through tsx's
+ * require hook, so tests run the same code production does.
+ */
+function startThread(data: ThreadData): Worker {
+  const file = path.join(__dirname, `bulk-writer.thread${path.extname(__filename)}`);
+  if (!file.endsWith('.ts')) return new Worker(file, { workerData: data });
+  const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(file)});`;
+  return new Worker(code, { eval: true, workerData: data });
+}
 
 /** On a thread of its own, with its own connection to the SQLite file `file`. */
-export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: number): BulkWriter {
-  const driver = createRequire(__filename).resolve('better-sqlite3');
-  const worker = new Worker(THREAD, { eval: true, workerData: { file, driver, busyMs, cacheKib } });
+export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: number, cipher: FieldCipher): BulkWriter {
+  const worker = startThread({ file, busyMs, cacheKib, cipher: cipher.shared() });
   const waiting = new Map<number, { resolve: (first: number | null) => void; reject: (err: Error) => void }>();
   let next = 0;
   let dead: Error | null = null;
@@ -184,10 +166,10 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
     write(steps) {
       if (dead) return Promise.reject(dead);
       const id = next++;
-      const statements = statementsOf(steps).map((s) => ({ ...s, params: s.params.map(plain) }));
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, statements });
+        // The rows in clear (dates as dates): the thread seals them and builds the statements.
+        worker.postMessage({ id, steps });
       });
     },
     async close() {

@@ -2,7 +2,7 @@
 // import runs. Plain records out; the rules (statuses, matching, merging) live in src/domain/person.ts.
 import { z } from 'zod/v4';
 import type { Db, Tx } from './client';
-import { normaliseIdentifier, openColumns, sealColumns, type FieldCipher, type IdentifierKind } from './field-crypto';
+import { normaliseIdentifier, openColumns, rowSealing, sealColumns, type FieldCipher, type IdentifierKind, type RowSealing } from './field-crypto';
 import { newId } from './ids';
 import { PageRepository } from './page.repository';
 import { dateOf, dateOrNull, inList, type SqlBatch, type SqlRunner, type SqlValue } from './sql';
@@ -221,8 +221,10 @@ export const PERSON_COLUMNS = [
   'mergedIntoId', 'version', 'createdAt', 'updatedAt', 'passportHash', 'phoneHash', 'emailHash',
 ] as const;
 export const PERSON_NUMBER_COLUMN = PERSON_COLUMNS.indexOf('number');
+/** How a row of PERSON_COLUMNS is sealed, its blind indexes included (the bulk writer seals them so). */
+export const PERSON_SEALING = rowSealing('Person', PERSON_COLUMNS, PERSON_SEALED, PERSON_BLIND);
 
-/** The row in clear, without blind indexes (comparisons, the benchmark's raw driver); the store writes CrisisRepository.rowOf(). */
+/** The row in clear, without blind indexes (comparisons, the benchmark's raw driver); the bulk writer seals it by PERSON_SEALING. */
 export function personRow(p: PersonRecord & PersonHashes): (string | number | Date | null)[] {
   const v: Record<(typeof PERSON_COLUMNS)[number], string | number | Date | null> = {
     ...p,
@@ -266,11 +268,6 @@ export class CrisisRepository {
 
   private openDuplicate(d: DuplicateRecord): DuplicateRecord {
     return openColumns(this.cipher, 'DuplicateCandidate', d, DUPLICATE_SEALED);
-  }
-
-  /** A person as the bulk insert writes it (PERSON_COLUMNS order): sealed, with blind indexes. */
-  rowOf(p: PersonRecord): (string | number | Date | null)[] {
-    return personRow({ ...this.seal(p.id, p), alternateNames: p.alternateNames, needs: p.needs });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -526,13 +523,9 @@ export class CrisisRepository {
     return openColumns(this.cipher, 'PersonNote', n, PERSON_NOTE_SEALED);
   }
 
-  /** A PersonNote row for the bulk insert, sealed: `columns` names the values of `row` in order. */
-  noteRow(columns: readonly string[], row: readonly SqlValue[]): SqlValue[] {
-    const id = String(row[columns.indexOf('id')]);
-    return row.map((v, i) => {
-      const column = columns[i] as string;
-      return typeof v === 'string' && (PERSON_NOTE_SEALED as readonly string[]).includes(column) ? this.cipher.seal(v, { table: 'PersonNote', column, id }) : v;
-    });
+  /** How PersonNote rows with these columns are sealed (the bulk writer seals them so). */
+  static noteSealing(columns: readonly string[]): RowSealing {
+    return rowSealing('PersonNote', columns, PERSON_NOTE_SEALED);
   }
 
   /** Notes of these people, in no particular order. */

@@ -87,6 +87,15 @@ function nextIv(): Buffer {
   return iv;
 }
 
+/**
+ * A cipher's keys as KeyObjects: posted to a worker thread, they arrive as KeyObjects there (the
+ * bytes never pass through a JavaScript value), so the import's writer thread seals as we do.
+ */
+export interface SharedCipher {
+  readonly current: string | null;
+  readonly keys: ReadonlyMap<string, { readonly key: crypto.KeyObject; readonly index: crypto.KeyObject }>;
+}
+
 export class FieldCipher {
   /** The id of the key new values are written under; null: none configured, values are stored in clear. */
   readonly current: { readonly id: string } | null;
@@ -95,7 +104,16 @@ export class FieldCipher {
   private readonly indexKeys = new Map<string, crypto.KeyObject>();
   private readonly currentKey: crypto.KeyObject | null;
 
-  constructor(current: DataKey | null, old: readonly DataKey[] = []) {
+  constructor(current: DataKey | SharedCipher | null, old: readonly DataKey[] = []) {
+    if (current && 'keys' in current) {
+      for (const [id, k] of current.keys) {
+        this.keys.set(id, k.key);
+        this.indexKeys.set(id, k.index);
+      }
+      this.current = current.current === null ? null : { id: current.current };
+      this.currentKey = current.current === null ? null : (this.keys.get(current.current) ?? null);
+      return;
+    }
     // Only the id is kept in the open; the key bytes live in KeyObjects, which print and serialise as nothing.
     this.current = current ? { id: current.id } : null;
     for (const k of [...(current ? [current] : []), ...old]) {
@@ -104,6 +122,11 @@ export class FieldCipher {
       this.indexKeys.set(k.id, crypto.createSecretKey(Buffer.from(crypto.hkdfSync('sha256', k.key, Buffer.alloc(0), 'duty-desk blind index v1', 32))));
     }
     this.currentKey = current ? (this.keys.get(current.id) as crypto.KeyObject) : null;
+  }
+
+  /** The keys, to build the same cipher on a worker thread (`new FieldCipher(shared)`). */
+  shared(): SharedCipher {
+    return { current: this.current?.id ?? null, keys: new Map([...this.keys].map(([id, key]) => [id, { key, index: this.indexKeys.get(id) as crypto.KeyObject }])) };
   }
 
   /** No key: values are stored and read in clear (development). */
@@ -251,6 +274,47 @@ export function sealColumns<T extends object>(cipher: FieldCipher, table: string
     if (typeof v === 'string') out[column] = cipher.seal(v, { table, column, id });
   }
   return out as T;
+}
+
+/**
+ * How rows of a table, as arrays in column order, are sealed: the columns sealed (bound to the
+ * row's id), and the identifiers whose blind index goes into another column.
+ */
+export interface RowSealing {
+  readonly table: string;
+  readonly idColumn: number;
+  readonly sealed: readonly { readonly index: number; readonly column: string }[];
+  readonly blind: readonly { readonly kind: IdentifierKind; readonly from: number; readonly to: number }[];
+}
+
+export function rowSealing(table: string, columns: readonly string[], sealed: readonly string[], blind: readonly { kind: IdentifierKind; column: string; hash: string }[] = []): RowSealing {
+  const at = (c: string): number => {
+    const i = columns.indexOf(c);
+    if (i < 0) throw new Error(`${table} rows have no column ${c}`);
+    return i;
+  };
+  return {
+    table,
+    idColumn: at('id'),
+    sealed: sealed.filter((c) => columns.includes(c)).map((column) => ({ index: at(column), column })),
+    blind: blind.filter((b) => columns.includes(b.column) && columns.includes(b.hash)).map((b) => ({ kind: b.kind, from: at(b.column), to: at(b.hash) })),
+  };
+}
+
+/** A copy of the row with its blind indexes (of the values in clear) and its sealed columns; in clear without a key. */
+export function sealRow<V>(cipher: FieldCipher, how: RowSealing, row: readonly (V | string | null)[]): (V | string | null)[] {
+  if (!cipher.enabled) return [...row];
+  const out = [...row];
+  const id = String(row[how.idColumn]);
+  for (const b of how.blind) {
+    const v = row[b.from];
+    out[b.to] = typeof v === 'string' ? cipher.blindIndex(b.kind, v) : null;
+  }
+  for (const s of how.sealed) {
+    const v = row[s.index];
+    if (typeof v === 'string') out[s.index] = cipher.seal(v, { table: how.table, column: s.column, id });
+  }
+  return out;
 }
 
 /** Opens the listed columns of a row read from `table` (those present as strings). */

@@ -37,7 +37,7 @@ export function dateOrNull(v: unknown): Date | null {
   return v === null || v === undefined ? null : dateOf(v);
 }
 
-function sqliteParam(v: SqlValue): string | number | bigint | null {
+export function sqliteParam(v: SqlValue): string | number | bigint | null {
   if (v instanceof Date) return sqliteDate(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   return v;

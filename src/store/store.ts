@@ -164,10 +164,10 @@ export class Store {
    */
   bulkWriter(): BulkWriter {
     if (this.provider === 'sqlite' && this.url && !isMemorySqlite(this.url)) {
-      const thread = sqliteThreadWriter(sqlitePath(this.url), TX_LIMIT_MS, SQLITE_CACHE_KIB);
+      const thread = sqliteThreadWriter(sqlitePath(this.url), TX_LIMIT_MS, SQLITE_CACHE_KIB, this.cipher);
       return { write: (steps) => this.gate.run(() => thread.write(steps)), close: () => thread.close() };
     }
-    return inTransactionWriter((fn) => this.transaction(fn), (tx) => this.sqlIn(tx));
+    return inTransactionWriter((fn) => this.transaction(fn), (tx) => this.sqlIn(tx), this.cipher);
   }
 
   /** PostgreSQL: single statements, each its own transaction, on our pool (the job claim). */
@@ -224,7 +224,7 @@ export class Store {
   }
 }
 
-export { newId } from './ids';
+export { newId, newTimeOrderedId } from './ids';
 
 export function systemMeta(requestId: string, platform: Platform | 'system' = 'system'): AuditMeta {
   return { actorId: null, actorName: 'system', platform, requestId };

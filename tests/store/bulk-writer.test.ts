@@ -2,7 +2,10 @@
 // store's transactions. Each batch is one transaction (all or nothing), numbers are reserved in
 // it, dates are stored as the rest of the store stores them, and a held write lock is waited for.
 import type { Core } from '../../src/core';
+import { personInputSchema } from '../../src/domain/person';
+import { personOf } from '../../src/handlers/crisis/crisis.service';
 import type { BulkWriter } from '../../src/store/bulk-writer';
+import { PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow } from '../../src/store/crisis.repository';
 import { coreOn } from '../helpers/core';
 import { describeEachDb, freshSqlite, type TestDb } from '../helpers/db';
 
@@ -53,6 +56,21 @@ describeEachDb('bulk writer', (fresh) => {
     await writer.write([{ table: 'SeenRequest', columns: ['key', 'expiresAt'], rows: [['dated', at]] }]);
     const row = await core.store.db.seenRequest.findFirst({ where: { key: 'dated', expiresAt: { gte: at, lt: new Date(at.getTime() + 1) } } });
     expect(row?.expiresAt.toISOString()).toBe(at.toISOString());
+  });
+
+  test('rows given in clear are sealed by the writer as the store seals them: readable by the store, searchable by blind index, nothing in clear', async () => {
+    const at = new Date('2026-11-23T10:00:00.000Z');
+    await writer.write([{ sql: `INSERT INTO "Crisis" ("id", "code", "name", "region", "status", "openedAt", "version", "updatedAt") VALUES ('bulk-c', 'BULK', 'Bulk', 'r', 'active', ?, 1, ?)`, params: [at, at] }]);
+    const data = personInputSchema.parse({ fullName: 'Wiktoria Bulk', passportNumber: 'WB7654321', phone: '+48 600 700 800', email: 'w.bulk@example.org', dateOfBirth: '1980-02-03' });
+    const p = personOf(data, { crisisId: 'bulk-c', number: 0, source: 'csv:bulk', sourceId: 'B1', now: at });
+    await writer.write([reserve('person-bulk', 1), { table: 'Person', columns: PERSON_COLUMNS, rows: [personRow(p)], numberColumn: PERSON_NUMBER_COLUMN, seal: PERSON_SEALING }]);
+    const [raw] = await core.store.sqlRead().all<Record<string, unknown>>(`SELECT * FROM "Person" WHERE "id" = ?`, [p.id]);
+    for (const c of ['passportNumber', 'phone', 'email', 'dateOfBirth']) expect(String(raw?.[c])).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(raw)).not.toMatch(/WB7654321|700|w\.bulk|1980/);
+    expect(raw?.passportHash).toBe(core.store.cipher.blindIndex('passport', 'WB7654321'));
+    const [read] = await core.store.crises.people('bulk-c');
+    expect(read).toMatchObject({ fullName: 'Wiktoria Bulk', passportNumber: 'WB7654321', phone: p.phone, email: 'w.bulk@example.org', dateOfBirth: '1980-02-03' });
+    expect((await core.store.crises.byIdentifiers('bulk-c', { passport: 'wb 7654321' })).map((x) => x.id)).toEqual([p.id]);
   });
 
   test('a write lock held by another transaction is waited for, then the batch commits', async () => {

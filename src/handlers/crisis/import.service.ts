@@ -26,7 +26,7 @@ import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
 import { parseChatCopy, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { Tx } from '../../store/client';
-import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
+import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
 import type { FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
 import { writeSteps, type BulkStep, type BulkWriter } from '../../store/bulk-writer';
@@ -471,7 +471,6 @@ function prepareBatch(
   problem: (p: ImportProblem) => void,
   now: Date,
 ): PreparedBatch {
-  const { store } = deps;
   const fresh: { row: number; p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
   const existing: Existing[] = [];
   const additions: Addition[] = [];
@@ -542,9 +541,9 @@ function prepareBatch(
   const steps: BulkStep[] = [];
   if (fresh.length) {
     steps.push({ reserve: CrisisRepository.reserveNumbersSql(fresh.length) });
-    steps.push({ table: 'Person', columns: PERSON_COLUMNS, rows: fresh.map((f) => store.crises.rowOf(f.p)), numberColumn: PERSON_NUMBER_COLUMN });
+    steps.push({ table: 'Person', columns: PERSON_COLUMNS, rows: fresh.map((f) => personRow(f.p)), numberColumn: PERSON_NUMBER_COLUMN, seal: PERSON_SEALING });
     steps.push({ table: 'PersonKey', columns: ['personId', 'crisisId', 'key'], rows: fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), tail: 'ON CONFLICT DO NOTHING' });
-    if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)) });
+    if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes, seal: NOTE_SEALING });
     if (candidates.length) steps.push({ table: 'DuplicateCandidate', columns: ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], rows: candidates, tail: 'ON CONFLICT ("personAId", "personBId") DO NOTHING' });
     // Counted with the rows: a try that dies after this commit has them counted, and the next finds them stored.
     steps.push({ sql: 'UPDATE "ImportRun" SET "imported" = "imported" + ?, "duplicates" = "duplicates" + ? WHERE "id" = ?', params: [fresh.length, candidates.length, runId] });
@@ -630,7 +629,7 @@ async function addToStored(store: Store, tx: Tx, meta: AuditMeta, crisis: Crisis
       if (id) have.add(id);
     }
     const n = pfifNotes(a.notes.filter((x) => !have.has(x.noteRecordId)), a.target.id, crisis.id, now, (column, text) => problem({ row: a.row, column, problem: text }));
-    if (n.rows.length) await writeSteps(store.sqlIn(tx), [{ table: 'PersonNote', columns: NOTE_COLUMNS, rows: n.rows.map((r) => store.crises.noteRow(NOTE_COLUMNS, r)) }]);
+    if (n.rows.length) await writeSteps(store.sqlIn(tx), [{ table: 'PersonNote', columns: NOTE_COLUMNS, rows: n.rows, seal: NOTE_SEALING }], store.cipher);
     added += n.rows.length;
     latest = n.latest;
   }

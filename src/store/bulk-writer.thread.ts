@@ -1,0 +1,60 @@
+// The import's writer thread (see bulk-writer.ts): its own connection to the SQLite file; each
+// message a batch of steps, sealed, built into statements and run in one IMMEDIATE transaction
+// (the write lock taken at BEGIN, so two writers never deadlock upgrading a read lock).
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { numberRows, statementsOf, type Answer, type BulkStep, type Statement, type ThreadData } from './bulk-writer';
+import { FieldCipher } from './field-crypto';
+import { sqliteParam } from './sql';
+
+const data = workerData as ThreadData;
+const port = parentPort;
+if (!port) throw new Error('bulk-writer.thread runs as a worker thread');
+const cipher = new FieldCipher(data.cipher);
+const db = new Database(data.file, { timeout: data.busyMs });
+db.pragma('foreign_keys = ON');
+db.pragma(`cache_size = -${data.cacheKib}`);
+// A commit here need not wait for the disk (the WAL stays consistent; a power cut may only take
+// the last batches back). Each batch is counted with its rows, so a resumed import finds the rows
+// it lost missing and writes them again; and the import's end is committed by the main
+// connection, whose synced commit makes every batch before it durable.
+db.pragma('synchronous = NORMAL');
+
+const statements = new Map<string, Database.Statement>();
+function prepared(sql: string): Database.Statement {
+  let s = statements.get(sql);
+  if (!s) {
+    // The last chunk of each table differs in size from batch to batch: keep memory bounded.
+    if (statements.size > 50) statements.clear();
+    s = db.prepare(sql);
+    statements.set(sql, s);
+  }
+  return s;
+}
+
+const params = (s: Statement): unknown[] => s.params.map(sqliteParam);
+
+const run = db.transaction((steps: readonly BulkStep[]): number | null => {
+  let first: number | null = null;
+  for (const s of statementsOf(steps, cipher)) {
+    if (s.count !== undefined) {
+      const row = prepared(s.sql).get(...params(s)) as Record<string, unknown> | undefined;
+      first = Number(Object.values(row ?? {})[0]) - s.count + 1;
+      continue;
+    }
+    numberRows(s, first);
+    prepared(s.sql).run(...params(s));
+  }
+  return first;
+});
+
+port.on('message', (m: { id: number; steps: BulkStep[] }) => {
+  let answer: Answer;
+  try {
+    answer = { id: m.id, first: run.immediate(m.steps) };
+  } catch (err) {
+    const e = err as { message?: unknown; code?: unknown };
+    answer = { id: m.id, error: String(e.message ?? err), code: typeof e.code === 'string' ? e.code : null };
+  }
+  port.postMessage(answer);
+});
