@@ -46,9 +46,9 @@ export interface BulkWriter {
 const MAX_PARAMS = 30_000;
 
 /**
- * One statement of a batch, built once on this thread: the writer thread and the in-process
- * writer run the same list. `count`: the counter's reservation; `number`: the reserved numbers go
- * into that column of each row of the (flat) parameters.
+ * One statement of a batch, built by statementsOf() where it is run (the writer thread, or the
+ * in-process writer). `count`: the counter's reservation; `number`: the reserved numbers go into
+ * that column of each row of the (flat) parameters.
  */
 export type Statement = { sql: string; params: SqlValue[]; count?: number; number?: { column: number; columns: number; offset: number } };
 
@@ -75,12 +75,18 @@ export function statementsOf(steps: readonly BulkStep[], cipher: FieldCipher): S
     const columns = step.columns.length;
     const per = Math.max(1, Math.floor(MAX_PARAMS / columns));
     const how = step.seal;
-    const rows = how ? step.rows.map((r) => sealRow(cipher, how, r)) : step.rows;
-    for (let i = 0; i < rows.length; i += per) {
-      const chunk = rows.slice(i, i + per);
+    for (let i = 0; i < step.rows.length; i += per) {
+      const n = Math.min(per, step.rows.length - i);
+      // Flat, sealed as they go: no copy of the batch a step.
+      const params = new Array<SqlValue>(n * columns);
+      for (let j = 0; j < n; j++) {
+        const given = step.rows[i + j] as readonly SqlValue[];
+        const row = how ? sealRow(cipher, how, given) : given;
+        for (let c = 0; c < columns; c++) params[j * columns + c] = row[c] as SqlValue;
+      }
       out.push({
-        sql: `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(chunk.length, columns)} ${step.tail ?? ''}`,
-        params: chunk.flat(),
+        sql: `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(n, columns)} ${step.tail ?? ''}`,
+        params,
         ...(step.numberColumn !== undefined ? { number: { column: step.numberColumn, columns, offset: i } } : {}),
       });
     }
