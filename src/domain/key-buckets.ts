@@ -9,8 +9,8 @@
 
 const EMPTY = -1;
 
-/** Two 32-bit hashes of a string in one pass: FNV-1a and a murmur-style mix, each finalised. */
-function hashPair(key: string): [number, number] {
+/** Two 32-bit hashes of a string in one pass (FNV-1a and a murmur-style mix, each finalised), into out[at], out[at + 1]. */
+function hashInto(key: string, out: Int32Array, at: number): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   for (let i = 0; i < key.length; i++) {
@@ -19,7 +19,8 @@ function hashPair(key: string): [number, number] {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 13;
   }
-  return [fmix(a), fmix(b ^ key.length)];
+  out[at] = fmix(a);
+  out[at + 1] = fmix(b ^ key.length);
 }
 
 function fmix(h: number): number {
@@ -42,6 +43,7 @@ export class KeyBuckets {
   private value: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private next: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private entries = 0;
+  private readonly one = new Int32Array(2);
 
   constructor(slots = 1024) {
     let n = 16;
@@ -58,9 +60,27 @@ export class KeyBuckets {
     return this.keys;
   }
 
+  /** The keys' hashes, two numbers a key, for addHashed() and forEachHashed(): each key hashed once. */
+  static hashes(keys: readonly string[], out?: Int32Array): Int32Array {
+    const h = out && out.length >= keys.length * 2 ? out : new Int32Array(Math.max(16, keys.length * 2));
+    for (let i = 0; i < keys.length; i++) hashInto(keys[i] as string, h, i * 2);
+    return h;
+  }
+
   /** Adds `value` to the key's bucket unless it holds `cap` values already; false when full. */
   add(key: string, value: number, cap: number): boolean {
-    const [a, b] = hashPair(key);
+    const h = KeyBuckets.hashes([key], this.one);
+    return this.addHashed(h[0] as number, h[1] as number, value, cap);
+  }
+
+  /** Calls `fn` with each value in the key's bucket. */
+  forEach(key: string, fn: (value: number) => void): void {
+    const h = KeyBuckets.hashes([key], this.one);
+    this.forEachHashed(h[0] as number, h[1] as number, fn);
+  }
+
+  /** add() for the key whose hashes (from hashes()) are `a` and `b`. */
+  addHashed(a: number, b: number, value: number, cap: number): boolean {
     let slot = this.find(a, b);
     if (this.head[slot] === EMPTY) {
       if ((this.keys + 1) * 4 > (this.mask + 1) * 3) {
@@ -85,9 +105,8 @@ export class KeyBuckets {
     return true;
   }
 
-  /** Calls `fn` with each value in the key's bucket. */
-  forEach(key: string, fn: (value: number) => void): void {
-    const [a, b] = hashPair(key);
+  /** forEach() for the key whose hashes are `a` and `b`. */
+  forEachHashed(a: number, b: number, fn: (value: number) => void): void {
     for (let e = this.head[this.find(a, b)] as number; e !== EMPTY; e = this.next[e] as number) fn(this.value[e] as number);
   }
 

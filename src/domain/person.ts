@@ -727,14 +727,26 @@ export interface BlockingFields {
 }
 
 /** The name with one letter deleted from one word of 4+ letters, words sorted; the name itself included. */
-function oneDeletionKeys(tokens: readonly string[]): string[] {
+export function oneDeletionKeys(tokens: readonly string[]): string[] {
   const out = new Set<string>([[...tokens].sort().join(' ')]);
   tokens.forEach((t, i) => {
     if (t.length < TYPO_MIN_LENGTH) return;
+    // The other words, sorted once; each variant goes in at its place (an import makes millions).
+    const rest = tokens.filter((_, j) => j !== i).sort();
+    // The words before and after each place a variant can take, joined once.
+    const before: string[] = [];
+    const after: string[] = [];
+    for (let p = 0; p <= rest.length; p++) {
+      before.push(p > 0 ? `${rest.slice(0, p).join(' ')} ` : '');
+      after.push(p < rest.length ? ` ${rest.slice(p).join(' ')}` : '');
+    }
     for (let k = 0; k < t.length; k++) {
-      const variant = [...tokens];
-      variant[i] = t.slice(0, k) + t.slice(k + 1);
-      out.add(variant.sort().join(' '));
+      // Deleting either of two equal letters gives the same word.
+      if (k > 0 && t[k] === t[k - 1]) continue;
+      const v = t.slice(0, k) + t.slice(k + 1);
+      let p = 0;
+      while (p < rest.length && (rest[p] as string) < v) p++;
+      out.add(`${before[p] as string}${v}${after[p] as string}`);
     }
   });
   return [...out];

@@ -210,16 +210,33 @@ class DuplicateIndex {
   private generation = 0;
   private touched: number[] = [];
 
+  private hashes: Int32Array = new Int32Array(256);
+
   add(p: PersonRecord, keys: readonly string[] = blockingKeys(p)): void {
-    const i = this.people.push(p) - 1;
-    // A weak key alone never makes a candidate: a few from each bucket are enough to pair with.
-    for (const k of keys) this.byKey.add(k, i, strongKey(k) ? MAX_PER_KEY : MAX_PER_WEAK_KEY);
+    this.hashes = KeyBuckets.hashes(keys, this.hashes);
+    this.addHashed(p, keys);
   }
 
-  /** People sharing enough keys with `p`, scored; those at or above the threshold. */
-  candidates(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
-    if (this.stamp.length < this.people.length) {
-      const size = Math.max(this.people.length, this.stamp.length * 2);
+  /** People sharing enough keys with `p`, scored, those at or above the threshold; then `p` is added. */
+  candidatesThenAdd(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
+    // Each key hashed once, for both.
+    this.hashes = KeyBuckets.hashes(keys, this.hashes);
+    const out = this.candidates(p, keys);
+    this.addHashed(p, keys);
+    return out;
+  }
+
+  private addHashed(p: PersonRecord, keys: readonly string[]): void {
+    const i = this.people.push(p) - 1;
+    const h = this.hashes;
+    // A weak key alone never makes a candidate: a few from each bucket are enough to pair with.
+    keys.forEach((k, j) => this.byKey.addHashed(h[j * 2] as number, h[j * 2 + 1] as number, i, strongKey(k) ? MAX_PER_KEY : MAX_PER_WEAK_KEY));
+  }
+
+  /** candidatesThenAdd() without the adding; `keys` hashed into this.hashes already. */
+  private candidates(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
+    if (this.stamp.length < this.people.length + 1) {
+      const size = Math.max(this.people.length + 1, this.stamp.length * 2);
       this.weight = new Int32Array(size);
       this.stamp = new Int32Array(size);
       this.generation = 0;
@@ -227,9 +244,10 @@ class DuplicateIndex {
     const gen = ++this.generation;
     const touched = this.touched;
     touched.length = 0;
-    for (const k of keys) {
+    const h = this.hashes;
+    keys.forEach((k, j) => {
       const w = strongKey(k) ? 2 : 1;
-      this.byKey.forEach(k, (i) => {
+      this.byKey.forEachHashed(h[j * 2] as number, h[j * 2 + 1] as number, (i) => {
         if (this.stamp[i] === gen) this.weight[i] = (this.weight[i] as number) + w;
         else {
           this.stamp[i] = gen;
@@ -237,7 +255,7 @@ class DuplicateIndex {
           touched.push(i);
         }
       });
-    }
+    });
     const out: { person: PersonRecord; score: number; reasons: string[] }[] = [];
     for (const i of touched) {
       if ((this.weight[i] as number) < 2) continue;
@@ -532,11 +550,10 @@ function prepareBatch(
       notes.push([newId(), f.p.id, crisis.id, null, 'Import', source, f.status, 'Imported', f.p.location, null, f.p.sourceDate, now, null, null]);
     }
     const keys = blockingKeys(f.p);
-    for (const d of index.candidates(f.p, keys)) {
+    for (const d of index.candidatesThenAdd(f.p, keys)) {
       const [a, b] = d.person.id < f.p.id ? [d.person.id, f.p.id] : [f.p.id, d.person.id];
       candidates.push([newId(), crisis.id, a, b, d.score, JSON.stringify(d.reasons), 'open', now]);
     }
-    index.add(f.p, keys);
   }
   const steps: BulkStep[] = [];
   if (fresh.length) {
