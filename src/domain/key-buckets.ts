@@ -7,7 +7,8 @@
 // share a bucket: with 64 bits that needs about 2^32 keys to become likely, and its only effect
 // would be one more pair scored by the caller, which compares the records themselves.
 
-const EMPTY = -1;
+/** An entry's number plus one is kept (in a slot's head, and as the next of an entry), so a zeroed array is empty. */
+const NONE = 0;
 
 /** Two 32-bit hashes of a string in one pass (FNV-1a and a murmur-style mix, each finalised), into out[at], out[at + 1]. */
 function hashInto(key: string, out: Int32Array, at: number): void {
@@ -32,11 +33,10 @@ function fmix(h: number): number {
 }
 
 export class KeyBuckets {
-  // Open addressing, linear probing: per slot the key's two hashes, its first entry and its size.
-  private hashA: Int32Array;
-  private hashB: Int32Array;
-  private head: Int32Array;
-  private size: Uint16Array;
+  // Open addressing, linear probing. A slot is four numbers side by side (the key's two hashes, its
+  // newest entry, its size), so a probe reads one cache line: with three arrays, a lookup in a
+  // table of millions of keys waited on memory three times a probe.
+  private slots: Int32Array;
   private mask: number;
   private keys = 0;
   // Entries as a linked list per bucket (newest first).
@@ -48,10 +48,7 @@ export class KeyBuckets {
   constructor(slots = 1024) {
     let n = 16;
     while (n < slots) n *= 2;
-    this.hashA = new Int32Array(n);
-    this.hashB = new Int32Array(n);
-    this.head = new Int32Array(n).fill(EMPTY);
-    this.size = new Uint16Array(n);
+    this.slots = new Int32Array(n * 4);
     this.mask = n - 1;
   }
 
@@ -81,16 +78,16 @@ export class KeyBuckets {
 
   /** add() for the key whose hashes (from hashes()) are `a` and `b`. */
   addHashed(a: number, b: number, value: number, cap: number): boolean {
-    let slot = this.find(a, b);
-    if (this.head[slot] === EMPTY) {
+    let at = this.find(a, b);
+    if (this.slots[at + HEAD] === NONE) {
       if ((this.keys + 1) * 4 > (this.mask + 1) * 3) {
         this.grow();
-        slot = this.find(a, b);
+        at = this.find(a, b);
       }
-      this.hashA[slot] = a;
-      this.hashB[slot] = b;
+      this.slots[at] = a;
+      this.slots[at + 1] = b;
       this.keys++;
-    } else if ((this.size[slot] as number) >= cap) {
+    } else if ((this.slots[at + SIZE] as number) >= cap) {
       return false;
     }
     if (this.entries === this.value.length) {
@@ -99,42 +96,44 @@ export class KeyBuckets {
     }
     const e = this.entries++;
     this.value[e] = value;
-    this.next[e] = this.head[slot] as number;
-    this.head[slot] = e;
-    this.size[slot] = (this.size[slot] as number) + 1;
+    this.next[e] = this.slots[at + HEAD] as number;
+    this.slots[at + HEAD] = e + 1;
+    this.slots[at + SIZE] = (this.slots[at + SIZE] as number) + 1;
     return true;
   }
 
   /** forEach() for the key whose hashes are `a` and `b`. */
   forEachHashed(a: number, b: number, fn: (value: number) => void): void {
-    for (let e = this.head[this.find(a, b)] as number; e !== EMPTY; e = this.next[e] as number) fn(this.value[e] as number);
+    for (let e = this.slots[this.find(a, b) + HEAD] as number; e !== NONE; e = this.next[e - 1] as number) fn(this.value[e - 1] as number);
   }
 
-  /** The key's slot, or the empty slot where it would go. */
+  /** Where the key's slot starts in `slots`, or where the empty slot it would take does. */
   private find(a: number, b: number): number {
+    const s = this.slots;
     let slot = a & this.mask;
-    while (this.head[slot] !== EMPTY && (this.hashA[slot] !== a || this.hashB[slot] !== b)) slot = (slot + 1) & this.mask;
-    return slot;
+    for (;;) {
+      const at = slot * 4;
+      if (s[at + HEAD] === NONE || (s[at] === a && s[at + 1] === b)) return at;
+      slot = (slot + 1) & this.mask;
+    }
   }
 
   private grow(): void {
-    const { hashA, hashB, head, size } = this;
+    const old = this.slots;
     const n = (this.mask + 1) * 2;
-    this.hashA = new Int32Array(n);
-    this.hashB = new Int32Array(n);
-    this.head = new Int32Array(n).fill(EMPTY);
-    this.size = new Uint16Array(n);
+    this.slots = new Int32Array(n * 4);
     this.mask = n - 1;
-    for (let s = 0; s < head.length; s++) {
-      if (head[s] === EMPTY) continue;
-      const slot = this.find(hashA[s] as number, hashB[s] as number);
-      this.hashA[slot] = hashA[s] as number;
-      this.hashB[slot] = hashB[s] as number;
-      this.head[slot] = head[s] as number;
-      this.size[slot] = size[s] as number;
+    for (let at = 0; at < old.length; at += 4) {
+      if (old[at + HEAD] === NONE) continue;
+      const to = this.find(old[at] as number, old[at + 1] as number);
+      this.slots.set(old.subarray(at, at + 4), to);
     }
   }
 }
+
+/** A slot's newest entry and size, after its two hashes. */
+const HEAD = 2;
+const SIZE = 3;
 
 function resized(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const out = new Int32Array(n);

@@ -726,9 +726,9 @@ export interface BlockingFields {
   email?: string | null;
 }
 
-/** The name with one letter deleted from one word of 4+ letters, words sorted; the name itself included. */
-export function oneDeletionKeys(tokens: readonly string[]): string[] {
-  const out = new Set<string>([[...tokens].sort().join(' ')]);
+/** The name with one letter deleted from one word of 4+ letters, words sorted; the name itself included; each after `prefix`. */
+export function oneDeletionKeys(tokens: readonly string[], prefix = ''): string[] {
+  const out = new Set<string>([prefix + [...tokens].sort().join(' ')]);
   tokens.forEach((t, i) => {
     if (t.length < TYPO_MIN_LENGTH) return;
     // The other words, sorted once; each variant goes in at its place (an import makes millions).
@@ -737,7 +737,7 @@ export function oneDeletionKeys(tokens: readonly string[]): string[] {
     const before: string[] = [];
     const after: string[] = [];
     for (let p = 0; p <= rest.length; p++) {
-      before.push(p > 0 ? `${rest.slice(0, p).join(' ')} ` : '');
+      before.push(p > 0 ? `${prefix}${rest.slice(0, p).join(' ')} ` : prefix);
       after.push(p < rest.length ? ` ${rest.slice(p).join(' ')}` : '');
     }
     for (let k = 0; k < t.length; k++) {
@@ -778,7 +778,8 @@ export function blockingKeys(person: BlockingFields): string[] {
     keys.add(`n:${[...t].sort().join(' ')}`);
     keys.add(`ns:${t.map(nameSkeleton).sort().join(' ')}`);
   }
-  for (const k of oneDeletionKeys(tokens)) if (k !== '') keys.add(`nd:${k}`);
+  // Prefixed as they are made: each key is built and hashed once.
+  if (tokens.length) for (const k of oneDeletionKeys(tokens, 'nd:')) keys.add(k);
   const dob = person.dateOfBirth ? parseBirthDate(person.dateOfBirth) : null;
   if (dob?.ok) {
     const year = dob.value.slice(0, 4);

@@ -226,15 +226,13 @@ export const PERSON_SEALING = rowSealing('Person', PERSON_COLUMNS, PERSON_SEALED
 
 /** The row in clear, without blind indexes (comparisons, the benchmark's raw driver); the bulk writer seals it by PERSON_SEALING. */
 export function personRow(p: PersonRecord & PersonHashes): (string | number | Date | null)[] {
-  const v: Record<(typeof PERSON_COLUMNS)[number], string | number | Date | null> = {
-    ...p,
-    alternateNames: JSON.stringify(p.alternateNames),
-    needs: JSON.stringify(p.needs),
-    passportHash: p.passportHash ?? null,
-    phoneHash: p.phoneHash ?? null,
-    emailHash: p.emailHash ?? null,
-  };
-  return PERSON_COLUMNS.map((c) => v[c]);
+  // Column by column, without a copy of the record (an import builds 100,000 of these).
+  const out = new Array<string | number | Date | null>(PERSON_COLUMNS.length);
+  for (let i = 0; i < PERSON_COLUMNS.length; i++) {
+    const c = PERSON_COLUMNS[i] as (typeof PERSON_COLUMNS)[number];
+    out[i] = c === 'alternateNames' || c === 'needs' ? JSON.stringify(p[c]) : (p[c] ?? null);
+  }
+  return out;
 }
 
 export class CrisisRepository {

@@ -604,6 +604,7 @@ describe('blocking keys', () => {
     const word = fc.string({ unit: fc.constantFrom('a', 'b', 'l', 'n', 'o', 'z', 'ö', 'ı', 'ß'), minLength: 1, maxLength: 9 });
     fc.assert(fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (tokens) => expect(oneDeletionKeys(tokens)).toEqual(plain(tokens))), { numRuns: 2000 });
     expect(oneDeletionKeys(['anna', 'lee'])).toEqual(['anna lee', 'lee nna', 'ana lee', 'ann lee']);
+    expect(oneDeletionKeys(['lee', 'anna'], 'nd:')).toEqual(['nd:anna lee', 'nd:lee nna', 'nd:ana lee', 'nd:ann lee']);
   });
 
   const share = (a: Parameters<typeof blockingKeys>[0], b: Parameters<typeof blockingKeys>[0]) => blockingKeys(a).some((k) => blockingKeys(b).includes(k));
