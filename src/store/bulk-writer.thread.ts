@@ -19,6 +19,12 @@ db.pragma(`cache_size = -${data.cacheKib}`);
 // it lost missing and writes them again; and the import's end is committed by the main
 // connection, whose synced commit makes every batch before it durable.
 db.pragma('synchronous = NORMAL');
+// Checkpoints every ~100 MB of log instead of SQLite's 4 MB: a batch rewrites most pages of the
+// indexes on names and blind indexes, which a checkpoint after every batch copied into the
+// database each time; now once every few batches, and once when the import ends (below). The
+// main connection keeps 4 MB, so a commit of its own while the log is long pays that checkpoint:
+// the import makes none a batch (its progress is written with the batch).
+db.pragma('wal_autocheckpoint = 25000');
 
 const statements = new Map<string, Database.Statement>();
 function prepared(sql: string): Database.Statement {
@@ -68,10 +74,15 @@ const run = db.transaction((steps: readonly BulkStep[]): number | null => {
   return first;
 });
 
-port.on('message', (m: { id: number; steps: BulkStep[] }) => {
+port.on('message', (m: { id: number; steps?: BulkStep[]; close?: true }) => {
   let answer: Answer;
   try {
-    answer = { id: m.id, first: run.immediate(m.steps) };
+    if (m.close) {
+      // PASSIVE: copies what no reader still needs, never waits; what is left, later commits copy.
+      db.pragma('wal_checkpoint(PASSIVE)');
+      db.close();
+      answer = { id: m.id, first: null };
+    } else answer = { id: m.id, first: run.immediate(m.steps ?? []) };
   } catch (err) {
     const e = err as { message?: unknown; code?: unknown };
     answer = { id: m.id, error: String(e.message ?? err), code: typeof e.code === 'string' ? e.code : null };

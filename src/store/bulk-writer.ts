@@ -179,6 +179,14 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
       });
     },
     async close() {
+      if (!dead) {
+        // The thread checkpoints what it wrote before it goes (see bulk-writer.thread.ts): a write after it waits its turn.
+        const id = next++;
+        await new Promise<unknown>((resolve) => {
+          waiting.set(id, { resolve, reject: resolve });
+          worker.postMessage({ id, close: true });
+        });
+      }
       dead ??= new Error('the SQLite writer thread stopped: closed');
       await worker.terminate();
     },

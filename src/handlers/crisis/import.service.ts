@@ -372,8 +372,8 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     batch = [];
     await writing;
     writing = (async () => {
-      await writeBatch(deps, writer, meta, runId, crisis, source, prepared, mine, known, summary, problem);
-      await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: prepared.doneAfter, problemCount: summary.problemCount } }));
+      const progressed = await writeBatch(deps, writer, meta, runId, crisis, source, prepared, mine, known, summary, problem);
+      if (!progressed) await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: prepared.doneAfter, problemCount: summary.problemCount } }));
       if (onBatch) await onBatch(prepared.doneAfter);
     })();
     // Awaited at the next batch or the end; marked handled now, as reading the file goes on meanwhile.
@@ -562,8 +562,12 @@ function prepareBatch(
     steps.push({ table: 'PersonKey', columns: ['personId', 'crisisId', 'key'], rows: fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), tail: 'ON CONFLICT DO NOTHING' });
     if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes, seal: NOTE_SEALING });
     if (candidates.length) steps.push({ table: 'DuplicateCandidate', columns: ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], rows: candidates, tail: 'ON CONFLICT ("personAId", "personBId") DO NOTHING' });
-    // Counted with the rows: a try that dies after this commit has them counted, and the next finds them stored.
-    steps.push({ sql: 'UPDATE "ImportRun" SET "imported" = "imported" + ?, "duplicates" = "duplicates" + ? WHERE "id" = ?', params: [fresh.length, candidates.length, runId] });
+    // Counted with the rows: a try that dies after this commit has them counted, and the next finds
+    // them stored. The progress too: no commit of the main connection's a batch (see bulk-writer.thread.ts).
+    steps.push({
+      sql: 'UPDATE "ImportRun" SET "imported" = "imported" + ?, "duplicates" = "duplicates" + ?, "done" = ?, "problemCount" = ? WHERE "id" = ?',
+      params: [fresh.length, candidates.length, summary.total, summary.problemCount, runId],
+    });
   }
   return { fresh, existing, additions, steps, candidates: candidates.length, doneAfter: summary.total, now };
 }
@@ -584,7 +588,7 @@ async function writeBatch(
   known: Known,
   summary: ImportSummary,
   problem: (p: ImportProblem) => void,
-): Promise<void> {
+): Promise<boolean> {
   const { store } = deps;
   const { now } = b;
   if (b.steps.length) {
@@ -624,13 +628,15 @@ async function writeBatch(
       for (const a of b.additions) {
         if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
       }
-      if (touched.size) await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size } } });
+      await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size }, done: b.doneAfter, problemCount: summary.problemCount } });
     });
   }
   // Each row once: updated if anything of it was written, else unchanged (a row of notes only,
   // about a record not in the file, is neither when nothing was new).
   summary.updated += touched.size;
   summary.unchanged += b.existing.filter((e) => !touched.has(e.row)).length;
+  // Whether the batch's progress was written with it.
+  return b.steps.length > 0 || newer.length > 0 || b.additions.length > 0;
 }
 
 /** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */

@@ -8,7 +8,7 @@ import { message } from '../../domain/reply';
 import type { PersonNoteRecord, PersonRecord } from '../../store/crisis.repository';
 import { CommandError, defineCommand, type HandlerContext } from '../command';
 import { actorOf, crisisCodeInput, crisisFor } from './crisis-access';
-import { deferTakeover, failImport, importMessage, runImport, startImport } from './import.service';
+import { deferTakeover, failImport, importMessage, runImport, startImport, TAKEOVER_MS } from './import.service';
 import { writePeopleCsv } from './person-csv';
 import type { PersonRecord as FileRecord, PfifNote, PfifPersonExtras } from './person-record';
 import { writePfif } from './pfif';
@@ -86,7 +86,14 @@ export const crisisImportCommand = defineCommand({
     let s: Awaited<ReturnType<typeof runImport>>;
     try {
       const started = Date.now();
-      s = await runImport(deps, runId, () => ctx.now, () => deferTakeover(deps.store, runId, new Date(ctx.now.getTime() + Date.now() - started)));
+      // Every 30 s is plenty against a takeover 150 s behind; every batch would be a commit on this
+      // thread, and a commit here while the import's writer lets its log grow pays for its checkpoint.
+      let deferred = started;
+      s = await runImport(deps, runId, () => ctx.now, async () => {
+        if (Date.now() - deferred < TAKEOVER_MS / 5) return;
+        deferred = Date.now();
+        await deferTakeover(deps.store, runId, new Date(ctx.now.getTime() + Date.now() - started));
+      });
     } catch (err) {
       // Never leave the run "running": rows already committed stay; the run says it failed.
       const reason = err instanceof Error ? err.message : String(err);
