@@ -605,7 +605,9 @@ async function writeBatch(
   const current = (e: Existing): PersonRecord => mine.get(e.next.sourceId as string) ?? e.read;
   const newer = b.existing.filter((e) => !current(e).mergedIntoId && e.next.sourceDate.getTime() > current(e).sourceDate.getTime());
   const touched = new Set<number>();
-  if (newer.length || b.additions.length) {
+  // Updates and added notes, in a transaction of the store that also writes the batch's progress.
+  const updating = newer.length > 0 || b.additions.length > 0;
+  if (updating) {
     await store.transaction(async (tx: Tx) => {
       for (const e of newer) {
         const before = current(e);
@@ -636,7 +638,7 @@ async function writeBatch(
   summary.updated += touched.size;
   summary.unchanged += b.existing.filter((e) => !touched.has(e.row)).length;
   // Whether the batch's progress was written with it.
-  return b.steps.length > 0 || newer.length > 0 || b.additions.length > 0;
+  return b.steps.length > 0 || updating;
 }
 
 /** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */
