@@ -126,7 +126,12 @@ export class KeyBuckets {
     for (let at = 0; at < old.length; at += 4) {
       if (old[at + HEAD] === NONE) continue;
       const to = this.find(old[at] as number, old[at + 1] as number);
-      this.slots.set(old.subarray(at, at + 4), to);
+      // Number by number: a subarray a slot was millions of objects for the collector.
+      const s = this.slots;
+      s[to] = old[at] as number;
+      s[to + 1] = old[at + 1] as number;
+      s[to + HEAD] = old[at + HEAD] as number;
+      s[to + SIZE] = old[at + SIZE] as number;
     }
   }
 }
