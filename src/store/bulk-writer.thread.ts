@@ -1,10 +1,10 @@
 // The import's writer thread (see bulk-writer.ts): its own connection to the SQLite file; each
-// message a batch of steps, sealed, built into statements and run in one IMMEDIATE transaction
+// message a batch of steps, its rows sealed and inserted one by one, in one IMMEDIATE transaction
 // (the write lock taken at BEGIN, so two writers never deadlock upgrading a read lock).
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { numberRows, statementsOf, type Answer, type BulkStep, type Statement, type ThreadData } from './bulk-writer';
-import { FieldCipher } from './field-crypto';
+import { insertSql, type Answer, type BulkStep, type InsertStep, type ThreadData } from './bulk-writer';
+import { FieldCipher, sealRow } from './field-crypto';
 import { sqliteParam, type SqlValue } from './sql';
 
 const data = workerData as ThreadData;
@@ -43,9 +43,8 @@ function prepared(sql: string): Database.Statement {
 let lastDate: Date | null = null;
 let lastText = '';
 
-/** The statement's values as SQLite takes them, in place (the statement is this thread's own copy). */
-function params(s: Statement): unknown[] {
-  const p = s.params;
+/** Values as SQLite takes them, in place (the message is this thread's own copy). */
+function params(p: SqlValue[]): unknown[] {
   for (let i = 0; i < p.length; i++) {
     const v = p[i] as SqlValue;
     if (v instanceof Date) {
@@ -59,17 +58,32 @@ function params(s: Statement): unknown[] {
   return p;
 }
 
+/**
+ * A row a statement: here, a prepared single-row INSERT run per row costs less than statements of
+ * hundreds of rows (their parameters flattened into one array and bound one by one, then the
+ * larger program run): measured 3.2 s against 4.5 s for the benchmark's 400,000 rows.
+ */
+function insertRows(step: InsertStep, first: number | null): void {
+  if (step.numberColumn !== undefined && first === null) throw new Error('rows to number, but no number was reserved before them');
+  const insert = prepared(insertSql(step, 1));
+  const how = step.seal;
+  const rows = step.rows as SqlValue[][];
+  for (let j = 0; j < rows.length; j++) {
+    const row = rows[j] as SqlValue[];
+    if (how) sealRow(cipher, how, row, row);
+    if (step.numberColumn !== undefined) row[step.numberColumn] = (first as number) + j;
+    insert.run(params(row));
+  }
+}
+
 const run = db.transaction((steps: readonly BulkStep[]): number | null => {
   let first: number | null = null;
-  for (const s of statementsOf(steps, cipher)) {
-    if (s.count !== undefined) {
-      const row = prepared(s.sql).get(params(s)) as Record<string, unknown> | undefined;
-      first = Number(Object.values(row ?? {})[0]) - s.count + 1;
-      continue;
-    }
-    numberRows(s, first);
-    // One array, not 30,000 arguments.
-    prepared(s.sql).run(params(s));
+  for (const step of steps) {
+    if ('reserve' in step) {
+      const row = prepared(step.reserve.sql).get(params([...step.reserve.params])) as Record<string, unknown> | undefined;
+      first = Number(Object.values(row ?? {})[0]) - step.reserve.count + 1;
+    } else if ('sql' in step) prepared(step.sql).run(params([...step.params]));
+    else insertRows(step, first);
   }
   return first;
 });

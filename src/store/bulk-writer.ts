@@ -50,15 +50,20 @@ const MAX_PARAMS = 30_000;
  * in-process writer). `count`: the counter's reservation; `number`: the reserved numbers go into
  * that column of each row of the (flat) parameters.
  */
-export type Statement = { sql: string; params: SqlValue[]; count?: number; number?: { column: number; columns: number; offset: number } };
+type Statement = { sql: string; params: SqlValue[]; count?: number; number?: { column: number; columns: number; offset: number } };
 
 /** Puts the reserved numbers, from `first` on, into the statement's rows. */
-export function numberRows(s: Statement, first: number | null): void {
+function numberRows(s: Statement, first: number | null): void {
   if (!s.number || first === null) return;
   for (let j = 0; j * s.number.columns < s.params.length; j++) s.params[j * s.number.columns + s.number.column] = first + s.number.offset + j;
 }
 
-export function statementsOf(steps: readonly BulkStep[], cipher: FieldCipher): Statement[] {
+/** The step's INSERT of `rows` rows. */
+export function insertSql(step: InsertStep, rows: number): string {
+  return `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(rows, step.columns.length)} ${step.tail ?? ''}`;
+}
+
+function statementsOf(steps: readonly BulkStep[], cipher: FieldCipher): Statement[] {
   const out: Statement[] = [];
   let reserved = false;
   for (const step of steps) {
@@ -85,7 +90,7 @@ export function statementsOf(steps: readonly BulkStep[], cipher: FieldCipher): S
         for (let c = 0; c < columns; c++) params[j * columns + c] = row[c] as SqlValue;
       }
       out.push({
-        sql: `INSERT INTO "${step.table}" (${step.columns.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(n, columns)} ${step.tail ?? ''}`,
+        sql: insertSql(step, n),
         params,
         ...(step.numberColumn !== undefined ? { number: { column: step.numberColumn, columns, offset: i } } : {}),
       });

@@ -301,10 +301,13 @@ export function rowSealing(table: string, columns: readonly string[], sealed: re
   };
 }
 
-/** A copy of the row with its blind indexes (of the values in clear) and its sealed columns; in clear without a key. */
-export function sealRow<V>(cipher: FieldCipher, how: RowSealing, row: readonly (V | string | null)[]): (V | string | null)[] {
-  if (!cipher.enabled) return [...row];
-  const out = [...row];
+/**
+ * The row with its blind indexes (of the values in clear) and its sealed columns, in clear without
+ * a key: a copy, or `into` (the row itself, to seal it in place: the blind indexes are made first).
+ */
+export function sealRow<V>(cipher: FieldCipher, how: RowSealing, row: readonly (V | string | null)[], into?: (V | string | null)[]): (V | string | null)[] {
+  const out = into ?? [...row];
+  if (!cipher.enabled) return out;
   const id = String(row[how.idColumn]);
   for (const b of how.blind) {
     const v = row[b.from];
