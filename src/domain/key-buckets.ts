@@ -10,18 +10,88 @@
 /** An entry's number plus one is kept (in a slot's head, and as the next of an entry), so a zeroed array is empty. */
 const NONE = 0;
 
-/** Two 32-bit hashes of a string in one pass (FNV-1a and a murmur-style mix, each finalised), into out[at], out[at + 1]. */
-function hashInto(key: string, out: Int32Array, at: number): void {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 13;
+/**
+ * Receives keys piece by piece: begun, fed strings (or parts of strings), ended. A key's maker
+ * (blocking keys) writes to a sink that builds strings, or to one that hashes as it goes
+ * (KeyHashes), so the import makes millions of keys without building any.
+ */
+export interface KeySink {
+  begin(): void;
+  /** `s` from `from` to before `to` (the whole string by default). */
+  str(s: string, from?: number, to?: number): void;
+  /** `strong`: the key nearly identifies a person alone (the caller's meaning). */
+  end(strong: boolean): void;
+}
+
+const SEED_A = 0x811c9dc5;
+const SEED_B = 0x9747b28c;
+
+/**
+ * The distinct keys' two 32-bit hashes (FNV-1a and a murmur-style mix, each finalised), in the
+ * order first made, and whether each is strong: `hash[2i]`, `hash[2i + 1]`, `strong[i]` for i below
+ * `count`. Cleared and refilled per record: no allocation a key.
+ */
+export class KeyHashes implements KeySink {
+  hash = new Int32Array(128);
+  strong = new Uint8Array(64);
+  count = 0;
+  private a = SEED_A;
+  private b = SEED_B;
+  private length = 0;
+
+  clear(): this {
+    this.count = 0;
+    return this;
   }
-  out[at] = fmix(a);
-  out[at + 1] = fmix(b ^ key.length);
+
+  begin(): void {
+    this.a = SEED_A;
+    this.b = SEED_B;
+    this.length = 0;
+  }
+
+  str(s: string, from = 0, to = s.length): void {
+    let a = this.a;
+    let b = this.b;
+    for (let i = from; i < to; i++) {
+      const c = s.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 13;
+    }
+    this.a = a;
+    this.b = b;
+    this.length += to - from;
+  }
+
+  /** Keeps the key unless an earlier one had the same hashes (a record makes a few dozen: a scan is enough). */
+  end(strong: boolean): void {
+    const a = fmix(this.a);
+    const b = fmix(this.b ^ this.length);
+    const h = this.hash;
+    for (let i = 0; i < this.count; i++) if (h[i * 2] === a && h[i * 2 + 1] === b) return;
+    if (this.count === this.strong.length) {
+      this.hash = resized(this.hash, this.hash.length * 2);
+      const st = new Uint8Array(this.strong.length * 2);
+      st.set(this.strong);
+      this.strong = st;
+    }
+    this.hash[this.count * 2] = a;
+    this.hash[this.count * 2 + 1] = b;
+    this.strong[this.count] = strong ? 1 : 0;
+    this.count++;
+  }
+
+  /** Each key whole. */
+  static of(keys: readonly string[], strong = false): KeyHashes {
+    const out = new KeyHashes();
+    for (const k of keys) {
+      out.begin();
+      out.str(k);
+      out.end(strong);
+    }
+    return out;
+  }
 }
 
 function fmix(h: number): number {
@@ -43,7 +113,6 @@ export class KeyBuckets {
   private value: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private next: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private entries = 0;
-  private readonly one = new Int32Array(2);
 
   constructor(slots = 1024) {
     let n = 16;
@@ -57,26 +126,19 @@ export class KeyBuckets {
     return this.keys;
   }
 
-  /** The keys' hashes, two numbers a key, for addHashed() and forEachHashed(): each key hashed once. */
-  static hashes(keys: readonly string[], out?: Int32Array): Int32Array {
-    const h = out && out.length >= keys.length * 2 ? out : new Int32Array(Math.max(16, keys.length * 2));
-    for (let i = 0; i < keys.length; i++) hashInto(keys[i] as string, h, i * 2);
-    return h;
-  }
-
   /** Adds `value` to the key's bucket unless it holds `cap` values already; false when full. */
   add(key: string, value: number, cap: number): boolean {
-    const h = KeyBuckets.hashes([key], this.one);
+    const h = KeyHashes.of([key]).hash;
     return this.addHashed(h[0] as number, h[1] as number, value, cap);
   }
 
   /** Calls `fn` with each value in the key's bucket. */
   forEach(key: string, fn: (value: number) => void): void {
-    const h = KeyBuckets.hashes([key], this.one);
+    const h = KeyHashes.of([key]).hash;
     this.forEachHashed(h[0] as number, h[1] as number, fn);
   }
 
-  /** add() for the key whose hashes (from hashes()) are `a` and `b`. */
+  /** add() for the key whose hashes (from KeyHashes) are `a` and `b`. */
   addHashed(a: number, b: number, value: number, cap: number): boolean {
     let at = this.find(a, b);
     if (this.slots[at + HEAD] === NONE) {
@@ -104,7 +166,24 @@ export class KeyBuckets {
 
   /** forEach() for the key whose hashes are `a` and `b`. */
   forEachHashed(a: number, b: number, fn: (value: number) => void): void {
-    for (let e = this.slots[this.find(a, b) + HEAD] as number; e !== NONE; e = this.next[e - 1] as number) fn(this.value[e - 1] as number);
+    for (let e = this.firstEntry(a, b); e !== NONE; e = this.nextEntry(e)) fn(this.entryValue(e));
+  }
+
+  /**
+   * The newest entry in the bucket of the key whose hashes are `a` and `b`; 0 when there is none.
+   * With nextEntry() and entryValue(), a walk without a callback (the import walks millions of buckets).
+   */
+  firstEntry(a: number, b: number): number {
+    return this.slots[this.find(a, b) + HEAD] as number;
+  }
+
+  /** The entry after `e` in its bucket; 0 at the end. */
+  nextEntry(e: number): number {
+    return this.next[e - 1] as number;
+  }
+
+  entryValue(e: number): number {
+    return this.value[e - 1] as number;
   }
 
   /** Where the key's slot starts in `slots`, or where the empty slot it would take does. */

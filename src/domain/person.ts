@@ -8,6 +8,7 @@ import { distance } from 'fastest-levenshtein';
 import { z } from 'zod/v4';
 import { fullNameSchema, MAX_FULL_NAME, MAX_NATIONALITY, MAX_PASSPORT, MAX_RELATIONSHIP, MIN_BIRTH_YEAR, MIN_PASSPORT, type ParsedField } from './case';
 import { emailSchema, phoneSchema } from './member';
+import type { KeySink } from './key-buckets';
 import { dateKey, localOf, parseDateKey } from './zoned';
 import { compact, count, lookup, orList, shown, wordSchema } from './words';
 
@@ -600,6 +601,9 @@ export function nameSkeleton(token: string): string {
   return (token.slice(0, 1) + rest).replace(/(.)\1+/g, '$1');
 }
 
+/** nameSkeleton(), remembered: blocking asks it for every word of every record. */
+const skeletonOf = memo(nameSkeleton);
+
 /** Shortest word a one-letter slip is forgiven in (matching and blocking agree). */
 export const TYPO_MIN_LENGTH = 4;
 /** Shortest word two slips are forgiven in. */
@@ -726,30 +730,88 @@ export interface BlockingFields {
   email?: string | null;
 }
 
-/** The name with one letter deleted from one word of 4+ letters, words sorted; the name itself included; each after `prefix`. */
-export function oneDeletionKeys(tokens: readonly string[], prefix = ''): string[] {
-  const out = new Set<string>([prefix + [...tokens].sort().join(' ')]);
-  tokens.forEach((t, i) => {
-    if (t.length < TYPO_MIN_LENGTH) return;
-    // The other words, sorted once; each variant goes in at its place (an import makes millions).
-    const rest = tokens.filter((_, j) => j !== i).sort();
-    // The words before and after each place a variant can take, joined once.
-    const before: string[] = [];
-    const after: string[] = [];
-    for (let p = 0; p <= rest.length; p++) {
-      before.push(p > 0 ? `${prefix}${rest.slice(0, p).join(' ')} ` : prefix);
-      after.push(p < rest.length ? ` ${rest.slice(p).join(' ')}` : '');
-    }
+/** Builds the keys as strings, each once, in the order first made. */
+class KeyStrings implements KeySink {
+  readonly keys = new Set<string>();
+  private current = '';
+
+  begin(): void {
+    this.current = '';
+  }
+
+  str(s: string, from = 0, to = s.length): void {
+    this.current += from === 0 && to === s.length ? s : s.slice(from, to);
+  }
+
+  end(): void {
+    this.keys.add(this.current);
+  }
+}
+
+/** `a < (b without its letter k)`, as strings compare, without building the latter. */
+function lessThanDeleted(a: string, b: string, k: number): boolean {
+  const n = b.length - 1;
+  for (let i = 0; i < a.length && i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i < k ? i : i + 1);
+    if (x !== y) return x < y;
+  }
+  return a.length < n;
+}
+
+/** One key: `prefix` then the words, space-separated. */
+function wordsKey(sink: KeySink, prefix: string, words: readonly string[], strong: boolean): void {
+  sink.begin();
+  sink.str(prefix);
+  words.forEach((w, i) => {
+    if (i > 0) sink.str(' ');
+    sink.str(w);
+  });
+  sink.end(strong);
+}
+
+/**
+ * oneDeletionKeys() into a sink (strong keys); `sorted`: the tokens sorted. Each variant is fed in
+ * its place among the other words, never built: an import makes millions.
+ */
+function emitOneDeletionKeys(tokens: readonly string[], sorted: readonly string[], prefix: string, sink: KeySink): void {
+  wordsKey(sink, prefix, sorted, true);
+  for (const t of tokens) {
+    if (t.length < TYPO_MIN_LENGTH) continue;
+    // The other words: the sorted ones but one copy of this.
+    const self = sorted.indexOf(t);
     for (let k = 0; k < t.length; k++) {
       // Deleting either of two equal letters gives the same word.
-      if (k > 0 && t[k] === t[k - 1]) continue;
-      const v = t.slice(0, k) + t.slice(k + 1);
-      let p = 0;
-      while (p < rest.length && (rest[p] as string) < v) p++;
-      out.add(`${before[p] as string}${v}${after[p] as string}`);
+      if (k > 0 && t.charCodeAt(k) === t.charCodeAt(k - 1)) continue;
+      sink.begin();
+      sink.str(prefix);
+      let first = true;
+      let placed = false;
+      for (let r = 0; r <= sorted.length; r++) {
+        if (r === self) continue;
+        const w = r < sorted.length ? (sorted[r] as string) : null;
+        if (!placed && (w === null || !lessThanDeleted(w, t, k))) {
+          if (!first) sink.str(' ');
+          sink.str(t, 0, k);
+          sink.str(t, k + 1);
+          first = false;
+          placed = true;
+        }
+        if (w === null) break;
+        if (!first) sink.str(' ');
+        sink.str(w);
+        first = false;
+      }
+      sink.end(true);
     }
-  });
-  return [...out];
+  }
+}
+
+/** The name with one letter deleted from one word of 4+ letters, words sorted; the name itself included; each after `prefix`. */
+export function oneDeletionKeys(tokens: readonly string[], prefix = ''): string[] {
+  const out = new KeyStrings();
+  emitOneDeletionKeys(tokens, [...tokens].sort(), prefix, out);
+  return [...out.keys];
 }
 
 /**
@@ -769,35 +831,63 @@ export function oneDeletionKeys(tokens: readonly string[], prefix = ''): string[
  *   family name is not known, as the word order of a full name is not reliable).
  */
 export function blockingKeys(person: BlockingFields): string[] {
-  const keys = new Set<string>();
+  const out = new KeyStrings();
+  emitBlockingKeys(person, out);
+  return [...out.keys];
+}
+
+/**
+ * blockingKeys() into a sink, in the same order: strong keys (`n:`, `nd:`, `p:`, `t:`, `e:`) nearly
+ * identify a person alone; weak ones (`ns:`, `ny:`, `d:`) only together.
+ */
+export function emitBlockingKeys(person: BlockingFields, sink: KeySink): void {
   const tokens = nameTokens(person.fullName);
-  const names = [person.fullName, ...(person.alternateNames ?? [])];
-  for (const name of names) {
-    const t = nameTokens(name);
+  const sorted = [...tokens].sort();
+  const alternates = person.alternateNames ?? [];
+  for (let n = -1; n < alternates.length; n++) {
+    const t = n < 0 ? tokens : nameTokens(alternates[n] as string);
     if (t.length === 0) continue;
-    keys.add(`n:${[...t].sort().join(' ')}`);
-    keys.add(`ns:${t.map(nameSkeleton).sort().join(' ')}`);
+    wordsKey(sink, 'n:', n < 0 ? sorted : [...t].sort(), true);
+    wordsKey(sink, 'ns:', t.map(skeletonOf).sort(), false);
   }
-  // Prefixed as they are made: each key is built and hashed once.
-  if (tokens.length) for (const k of oneDeletionKeys(tokens, 'nd:')) keys.add(k);
+  if (tokens.length) emitOneDeletionKeys(tokens, sorted, 'nd:', sink);
   const dob = person.dateOfBirth ? parseBirthDate(person.dateOfBirth) : null;
   if (dob?.ok) {
     const year = dob.value.slice(0, 4);
-    for (const t of tokens) if (t.length >= 3) keys.add(`ny:${nameSkeleton(t)}:${year}`);
+    for (const t of tokens) {
+      if (t.length < 3) continue;
+      sink.begin();
+      sink.str('ny:');
+      sink.str(skeletonOf(t));
+      sink.str(':');
+      sink.str(year);
+      sink.end(false);
+    }
     const family = person.familyName ? nameTokens(person.familyName) : [];
-    const initials = new Set((family.length ? family.slice(0, 1) : tokens).map((t) => t.slice(0, 1)));
-    for (const i of initials) keys.add(`d:${dob.value}+${i}`);
+    for (const t of family.length ? family.slice(0, 1) : tokens) {
+      sink.begin();
+      sink.str('d:');
+      sink.str(dob.value);
+      sink.str('+');
+      sink.str(t, 0, 1);
+      sink.end(false);
+    }
   }
+  const one = (prefix: string, value: string): void => {
+    sink.begin();
+    sink.str(prefix);
+    sink.str(value);
+    sink.end(true);
+  };
   if (person.passportNumber) {
     const p = normalisePassport(person.passportNumber);
-    if (p.length >= MIN_PASSPORT) keys.add(`p:${p}`);
+    if (p.length >= MIN_PASSPORT) one('p:', p);
   }
   if (person.phone) {
     const t = phoneDigits(person.phone);
-    if (t.length >= 7) keys.add(`t:${t}`);
+    if (t.length >= 7) one('t:', t);
   }
-  if (person.email && person.email.trim() !== '') keys.add(`e:${person.email.trim().toLowerCase()}`);
-  return [...keys];
+  if (person.email && person.email.trim() !== '') one('e:', person.email.trim().toLowerCase());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { KeyBuckets } from '../../src/domain/key-buckets';
+import { KeyBuckets, KeyHashes } from '../../src/domain/key-buckets';
 
 /** What KeyBuckets stands in for: a Map of arrays, each capped. */
 function reference(ops: readonly { key: string; value: number; cap: number }[]): Map<string, number[]> {
@@ -55,5 +55,39 @@ describe('KeyBuckets', () => {
     for (let i = 0; i < 200_000; i++) b.add(`nd:name ${i}`, i, 25);
     expect(b.keyCount).toBe(200_000);
     for (let i = 0; i < 200_000; i += 997) expect(bucket(b, `nd:name ${i}`)).toEqual([i]);
+  });
+
+  test('a key fed in pieces hashes as the whole string; a key made twice is kept once, first come first', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.nat(12), fc.boolean()), { maxLength: 30 }), (keys) => {
+        const whole = KeyHashes.of(keys.map(([k]) => k));
+        const pieces = new KeyHashes();
+        for (const [k, cut, strong] of keys) {
+          const at = Math.min(cut, k.length);
+          pieces.begin();
+          pieces.str(k, 0, at);
+          pieces.str('');
+          pieces.str(k, at);
+          pieces.end(strong);
+        }
+        expect(pieces.count).toBe(new Set(keys.map(([k]) => k)).size);
+        expect([...pieces.hash.subarray(0, pieces.count * 2)]).toEqual([...whole.hash.subarray(0, whole.count * 2)]);
+        // Whether a key is strong: as it was first made.
+        const first = new Map<string, boolean>();
+        for (const [k, , strong] of keys) if (!first.has(k)) first.set(k, strong);
+        expect([...pieces.strong.subarray(0, pieces.count)]).toEqual([...first.values()].map((v) => (v ? 1 : 0)));
+      }),
+    );
+  });
+
+  test('walks a bucket entry by entry, newest first, as forEach() does', () => {
+    const b = new KeyBuckets(16);
+    for (const v of [3, 1, 4]) b.add('n:ali', v, 10);
+    const h = KeyHashes.of(['n:ali']).hash;
+    const walked: number[] = [];
+    for (let e = b.firstEntry(h[0] as number, h[1] as number); e !== 0; e = b.nextEntry(e)) walked.push(b.entryValue(e));
+    expect(walked).toEqual([4, 1, 3]);
+    const missing = KeyHashes.of(['n:bob']).hash;
+    expect(b.firstEntry(missing[0] as number, missing[1] as number)).toBe(0);
   });
 });

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
+import { KeyHashes } from '../../src/domain/key-buckets';
 import {
   ageBounds,
   alternateNamesSchema,
   blockingKeys,
+  emitBlockingKeys,
   callListOrder,
   checkBirth,
   CONTACT_OUTCOME_LABELS,
@@ -605,6 +607,33 @@ describe('blocking keys', () => {
     fc.assert(fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (tokens) => expect(oneDeletionKeys(tokens)).toEqual(plain(tokens))), { numRuns: 2000 });
     expect(oneDeletionKeys(['anna', 'lee'])).toEqual(['anna lee', 'lee nna', 'ana lee', 'ann lee']);
     expect(oneDeletionKeys(['lee', 'anna'], 'nd:')).toEqual(['nd:anna lee', 'nd:lee nna', 'nd:ana lee', 'nd:ann lee']);
+  });
+
+  test('hashed as they are made: the hashes of the keys as strings, in the same order, strong ones marked', () => {
+    // Strong: the same name (or one slip away), passport, phone, email; weak: skeletons, year, birth date.
+    const strong = (k: string): boolean => /^(n|nd|p|t|e):/.test(k);
+    const name = fc.array(fc.string({ unit: fc.constantFrom('a', 'e', 'l', 'm', 'n', 'o', 'ö', 'ı', 'ß', "'", '-', ' '), minLength: 1, maxLength: 9 }), { minLength: 1, maxLength: 4 }).map((w) => w.join(' '));
+    const record = fc.record({
+      fullName: name,
+      familyName: fc.option(name),
+      alternateNames: fc.option(fc.array(name, { maxLength: 2 })),
+      dateOfBirth: fc.option(fc.constantFrom('1985-04-23', '1990', '23/04/1985', 'not a date')),
+      passportNumber: fc.option(fc.constantFrom('AB123456', 'ab 12-34 56', 'A1')),
+      phone: fc.option(fc.constantFrom('+44 20 7946 0000', '123')),
+      email: fc.option(fc.constantFrom(' J.Smith@Example.org ', '')),
+    });
+    const sink = new KeyHashes();
+    fc.assert(
+      fc.property(record, (r) => {
+        const keys = blockingKeys(r);
+        const want = KeyHashes.of(keys);
+        emitBlockingKeys(r, sink.clear());
+        expect(sink.count).toBe(keys.length);
+        expect([...sink.hash.subarray(0, sink.count * 2)]).toEqual([...want.hash.subarray(0, want.count * 2)]);
+        expect([...sink.strong.subarray(0, sink.count)]).toEqual(keys.map((k) => (strong(k) ? 1 : 0)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   const share = (a: Parameters<typeof blockingKeys>[0], b: Parameters<typeof blockingKeys>[0]) => blockingKeys(a).some((k) => blockingKeys(b).includes(k));

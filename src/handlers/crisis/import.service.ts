@@ -6,11 +6,11 @@
 import crypto from 'node:crypto';
 import { z } from 'zod/v4';
 import {
-  blockingKeys,
   checkBirth,
   checkSourceDate,
   duplicateScore,
   DUPLICATE_THRESHOLD,
+  emitBlockingKeys,
   fromPfifStatus,
   latestStatusNote,
   parseIsoInstant,
@@ -20,7 +20,7 @@ import {
   type PersonData,
   type PersonStatus,
 } from '../../domain/person';
-import { KeyBuckets } from '../../domain/key-buckets';
+import { KeyBuckets, KeyHashes } from '../../domain/key-buckets';
 import { message, type MessageReply } from '../../domain/reply';
 import type { JobOutcome, Scheduler } from '../../jobs/scheduler';
 import type { Logger } from '../../logger';
@@ -187,14 +187,6 @@ function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: strin
 const NOTE_COLUMNS = ['id', 'personId', 'crisisId', 'authorId', 'authorName', 'source', 'status', 'text', 'lastKnownLocation', 'madeContact', 'sourceAt', 'createdAt', 'linkedPersonId', 'pfif'];
 const NOTE_SEALING = CrisisRepository.noteSealing(NOTE_COLUMNS);
 
-/** Keys that nearly identify a person: the same name (or one slip away), passport, phone or email. */
-function strongKey(k: string): boolean {
-  // n: nd: p: t: e: (ns: ny: d: are the weak ones)
-  const c = k.charCodeAt(0);
-  if (c === 110 /* n */) return k.charCodeAt(1) === 58 || (k.charCodeAt(1) === 100 && k.charCodeAt(2) === 58);
-  return (c === 112 || c === 116 || c === 101) && k.charCodeAt(1) === 58;
-}
-
 /**
  * Everything the duplicate check knows: people by blocking key. A candidate is scored only when
  * it shares a strong key, or two weaker ones (a name skeleton and the birth year, a birth date
@@ -209,32 +201,31 @@ class DuplicateIndex {
   private stamp = new Int32Array(1024);
   private generation = 0;
   private touched: number[] = [];
+  // The record's blocking keys, hashed as they are made (no key is built as a string).
+  private readonly keys = new KeyHashes();
 
-  private hashes: Int32Array = new Int32Array(256);
-
-  add(p: PersonRecord, keys: readonly string[] = blockingKeys(p)): void {
-    this.hashes = KeyBuckets.hashes(keys, this.hashes);
-    this.addHashed(p, keys);
+  add(p: PersonRecord): void {
+    emitBlockingKeys(p, this.keys.clear());
+    this.addHashed(p);
   }
 
   /** People sharing enough keys with `p`, scored, those at or above the threshold; then `p` is added. */
-  candidatesThenAdd(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
-    // Each key hashed once, for both.
-    this.hashes = KeyBuckets.hashes(keys, this.hashes);
-    const out = this.candidates(p, keys);
-    this.addHashed(p, keys);
+  candidatesThenAdd(p: PersonRecord): { person: PersonRecord; score: number; reasons: string[] }[] {
+    emitBlockingKeys(p, this.keys.clear());
+    const out = this.candidates(p);
+    this.addHashed(p);
     return out;
   }
 
-  private addHashed(p: PersonRecord, keys: readonly string[]): void {
+  private addHashed(p: PersonRecord): void {
     const i = this.people.push(p) - 1;
-    const h = this.hashes;
+    const { hash, strong, count } = this.keys;
     // A weak key alone never makes a candidate: a few from each bucket are enough to pair with.
-    keys.forEach((k, j) => this.byKey.addHashed(h[j * 2] as number, h[j * 2 + 1] as number, i, strongKey(k) ? MAX_PER_KEY : MAX_PER_WEAK_KEY));
+    for (let j = 0; j < count; j++) this.byKey.addHashed(hash[j * 2] as number, hash[j * 2 + 1] as number, i, strong[j] ? MAX_PER_KEY : MAX_PER_WEAK_KEY);
   }
 
-  /** candidatesThenAdd() without the adding; `keys` hashed into this.hashes already. */
-  private candidates(p: PersonRecord, keys: readonly string[]): { person: PersonRecord; score: number; reasons: string[] }[] {
+  /** candidatesThenAdd() without the adding; its keys in this.keys. */
+  private candidates(p: PersonRecord): { person: PersonRecord; score: number; reasons: string[] }[] {
     if (this.stamp.length < this.people.length + 1) {
       const size = Math.max(this.people.length + 1, this.stamp.length * 2);
       this.weight = new Int32Array(size);
@@ -244,18 +235,20 @@ class DuplicateIndex {
     const gen = ++this.generation;
     const touched = this.touched;
     touched.length = 0;
-    const h = this.hashes;
-    keys.forEach((k, j) => {
-      const w = strongKey(k) ? 2 : 1;
-      this.byKey.forEachHashed(h[j * 2] as number, h[j * 2 + 1] as number, (i) => {
+    const { hash, strong, count } = this.keys;
+    for (let j = 0; j < count; j++) {
+      const w = strong[j] ? 2 : 1;
+      const byKey = this.byKey;
+      for (let e = byKey.firstEntry(hash[j * 2] as number, hash[j * 2 + 1] as number); e !== 0; e = byKey.nextEntry(e)) {
+        const i = byKey.entryValue(e);
         if (this.stamp[i] === gen) this.weight[i] = (this.weight[i] as number) + w;
         else {
           this.stamp[i] = gen;
           this.weight[i] = w;
           touched.push(i);
         }
-      });
-    });
+      }
+    }
     const out: { person: PersonRecord; score: number; reasons: string[] }[] = [];
     for (const i of touched) {
       if ((this.weight[i] as number) < 2) continue;
@@ -549,8 +542,7 @@ function prepareBatch(
       f.p.statusAt = f.p.sourceDate;
       notes.push([newId(), f.p.id, crisis.id, null, 'Import', source, f.status, 'Imported', f.p.location, null, f.p.sourceDate, now, null, null]);
     }
-    const keys = blockingKeys(f.p);
-    for (const d of index.candidatesThenAdd(f.p, keys)) {
+    for (const d of index.candidatesThenAdd(f.p)) {
       const [a, b] = d.person.id < f.p.id ? [d.person.id, f.p.id] : [f.p.id, d.person.id];
       candidates.push([newId(), crisis.id, a, b, d.score, JSON.stringify(d.reasons), 'open', now]);
     }
