@@ -38,9 +38,9 @@ function prepared(sql: string): Database.Statement {
   return s;
 }
 
-// A batch's rows share their dates (the import's "now"), and a message keeps shared objects
-// shared: the last date's text is kept.
-let lastDate: Date | null = null;
+// A batch's rows share their dates (the import's "now", the file's source date): the last date's
+// text is kept, by its time (each row has its own Date objects).
+let lastTime = NaN;
 let lastText = '';
 
 /** Values as SQLite takes them, in place (the message is this thread's own copy). */
@@ -48,8 +48,9 @@ function params(p: SqlValue[]): unknown[] {
   for (let i = 0; i < p.length; i++) {
     const v = p[i] as SqlValue;
     if (v instanceof Date) {
-      if (v !== lastDate) {
-        lastDate = v;
+      const t = v.getTime();
+      if (t !== lastTime) {
+        lastTime = t;
         lastText = sqliteParam(v) as string;
       }
       p[i] = lastText;

@@ -162,8 +162,9 @@ export class FieldCipher {
     const iv = nextIv();
     const c = crypto.createCipheriv('aes-256-gcm', this.currentKey, iv);
     c.setAAD(aadOf(at));
-    const body = Buffer.concat([c.update(value, 'utf8'), c.final()]);
-    return `${SEALED_PREFIX}${this.current.id}:${iv.toString('base64')}:${c.getAuthTag().toString('base64')}:${body.toString('base64')}`;
+    // Base64 straight out of the cipher (final() flushes the last bytes): no buffers to join.
+    const body = c.update(value, 'utf8', 'base64') + c.final('base64');
+    return `${SEALED_PREFIX}${this.current.id}:${iv.toString('base64')}:${c.getAuthTag().toString('base64')}:${body}`;
   }
 
   sealOrNull(value: string | null, at: FieldAt): string | null {
