@@ -309,16 +309,27 @@ export function rowSealing(table: string, columns: readonly string[], sealed: re
 export function sealRow<V>(cipher: FieldCipher, how: RowSealing, row: readonly (V | string | null)[], into?: (V | string | null)[]): (V | string | null)[] {
   const out = into ?? [...row];
   if (!cipher.enabled) return out;
+  indexRow(cipher, how, row, out);
   const id = String(row[how.idColumn]);
-  for (const b of how.blind) {
-    const v = row[b.from];
-    out[b.to] = typeof v === 'string' ? cipher.blindIndex(b.kind, v) : null;
-  }
   for (const s of how.sealed) {
     const v = row[s.index];
     if (typeof v === 'string') out[s.index] = cipher.seal(v, { table: how.table, column: s.column, id });
   }
   return out;
+}
+
+/** The blind indexes of a row in clear, into `out` (the row itself by default); nothing without a key. */
+export function indexRow<V>(cipher: FieldCipher, how: RowSealing, row: readonly (V | string | null)[], out = row as (V | string | null)[]): void {
+  if (!cipher.enabled) return;
+  for (const b of how.blind) {
+    const v = row[b.from];
+    out[b.to] = typeof v === 'string' ? cipher.blindIndex(b.kind, v) : null;
+  }
+}
+
+/** The same sealing without the blind indexes: for rows whose indexes were made already (indexRow()). */
+export function sealedOnly(how: RowSealing): RowSealing {
+  return { ...how, blind: [] };
 }
 
 /** Opens the listed columns of a row read from `table` (those present as strings). */

@@ -27,7 +27,7 @@ import type { Logger } from '../../logger';
 import { parseChatCopy, type MessageUpdater, type Notifier } from '../../notify/types';
 import type { Tx } from '../../store/client';
 import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
-import type { FieldAt } from '../../store/field-crypto';
+import { indexRow, sealedOnly, type FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
 import { writeSteps, type BulkStep, type BulkWriter } from '../../store/bulk-writer';
 import type { SqlValue } from '../../store/sql';
@@ -186,6 +186,7 @@ function pfifNotes(notes: readonly PfifNote[], personId: string, crisisId: strin
 
 const NOTE_COLUMNS = ['id', 'personId', 'crisisId', 'authorId', 'authorName', 'source', 'status', 'text', 'lastKnownLocation', 'madeContact', 'sourceAt', 'createdAt', 'linkedPersonId', 'pfif'];
 const NOTE_SEALING = CrisisRepository.noteSealing(NOTE_COLUMNS);
+const PERSON_SEALED_ONLY = sealedOnly(PERSON_SEALING);
 
 /**
  * Everything the duplicate check knows: people by blocking key. A candidate is scored only when
@@ -550,7 +551,15 @@ function prepareBatch(
   const steps: BulkStep[] = [];
   if (fresh.length) {
     steps.push({ reserve: CrisisRepository.reserveNumbersSql(fresh.length) });
-    steps.push({ table: 'Person', columns: PERSON_COLUMNS, rows: fresh.map((f) => personRow(f.p)), numberColumn: PERSON_NUMBER_COLUMN, seal: PERSON_SEALING });
+    // Blind indexes are made here and the columns sealed by the writer: on SQLite the writer's
+    // thread is the busier of the two (it inserts), so its share of the hashing moved here.
+    const cipher = deps.store.cipher;
+    const personRows = fresh.map((f) => {
+      const row = personRow(f.p);
+      indexRow(cipher, PERSON_SEALING, row);
+      return row;
+    });
+    steps.push({ table: 'Person', columns: PERSON_COLUMNS, rows: personRows, numberColumn: PERSON_NUMBER_COLUMN, seal: PERSON_SEALED_ONLY });
     steps.push({ table: 'PersonKey', columns: ['personId', 'crisisId', 'key'], rows: fresh.flatMap((f) => nameIndexKeys(f.p).map((k) => [f.p.id, crisis.id, k])), tail: 'ON CONFLICT DO NOTHING' });
     if (notes.length) steps.push({ table: 'PersonNote', columns: NOTE_COLUMNS, rows: notes, seal: NOTE_SEALING });
     if (candidates.length) steps.push({ table: 'DuplicateCandidate', columns: ['id', 'crisisId', 'personAId', 'personBId', 'score', 'reasons', 'status', 'createdAt'], rows: candidates, tail: 'ON CONFLICT ("personAId", "personBId") DO NOTHING' });
