@@ -36,11 +36,27 @@ export interface PlainStep {
 
 export type BulkStep = ReserveStep | InsertStep | PlainStep;
 
+export interface WriteOptions {
+  /**
+   * Written only if the write before it was: batches of one import depend on those before them
+   * (their duplicate candidates name people of earlier batches), and are handed over before those
+   * are written. Refused otherwise (BulkWriteError, code EARLIER_FAILED).
+   */
+  chained?: boolean;
+}
+
 export interface BulkWriter {
-  /** The steps in one transaction, in order; the first reserved number, if a step reserved any. */
-  write(steps: readonly BulkStep[]): Promise<number | null>;
+  /**
+   * The steps in one transaction; the first reserved number, if a step reserved any. Writes run
+   * one at a time, in the order handed over: the next can be handed over before this one ends.
+   */
+  write(steps: readonly BulkStep[], opts?: WriteOptions): Promise<number | null>;
   close(): Promise<void>;
 }
+
+/** The code of a chained write refused because the one before it failed. */
+export const EARLIER_FAILED = 'EARLIER_FAILED';
+export const EARLIER_FAILED_MESSAGE = 'not written: the batch before it failed';
 
 /** SQLite allows 32,766 parameters a statement. */
 const MAX_PARAMS = 30_000;
@@ -114,11 +130,27 @@ export async function writeSteps(sql: SqlRunner, steps: readonly BulkStep[], cip
   return first;
 }
 
-/** In a transaction of the store (PostgreSQL, in-memory SQLite). */
+/** In a transaction of the store (PostgreSQL, in-memory SQLite), one after another. */
 export function inTransactionWriter(transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>, sqlIn: (tx: Tx) => SqlRunner, cipher: FieldCipher): BulkWriter {
+  let tail: Promise<unknown> = Promise.resolve();
+  let lastFailed = false;
   return {
-    write: (steps) => transaction((tx) => writeSteps(sqlIn(tx), steps, cipher)),
-    close: () => Promise.resolve(),
+    write(steps, opts) {
+      const run = tail.then(async () => {
+        if (opts?.chained && lastFailed) throw new BulkWriteError(EARLIER_FAILED_MESSAGE, EARLIER_FAILED);
+        try {
+          const first = await transaction((tx) => writeSteps(sqlIn(tx), steps, cipher));
+          lastFailed = false;
+          return first;
+        } catch (err) {
+          lastFailed = true;
+          throw err;
+        }
+      });
+      tail = run.catch(() => undefined);
+      return run;
+    },
+    close: () => tail.then(() => undefined),
   };
 }
 
@@ -133,6 +165,9 @@ export class BulkWriteError extends Error {
 }
 
 export type Answer = { id: number; first: number | null } | { id: number; error: string; code: string | null };
+
+/** To the thread: a batch handed over, its turn to be written, or the end. */
+export type Message = { id: number; stage: BulkStep[] } | { id: number; chained: boolean } | { id: number; close: true };
 
 /** What the thread is started with. */
 export interface ThreadData {
@@ -153,9 +188,14 @@ function startThread(data: ThreadData): Worker {
   return new Worker(code, { eval: true, workerData: data });
 }
 
-/** On a thread of its own, with its own connection to the SQLite file `file`. */
-export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: number, cipher: FieldCipher): BulkWriter {
+/**
+ * On a thread of its own, with its own connection to the SQLite file `file`. `turn`: runs a write
+ * when the caller's other writers let it (the store's gate); each batch is handed to the thread
+ * before that, so the thread seals it while it waits.
+ */
+export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: number, cipher: FieldCipher, turn: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): BulkWriter {
   const worker = startThread({ file, busyMs, cacheKib, cipher: cipher.shared() });
+  const post = (m: Message): void => worker.postMessage(m);
   const waiting = new Map<number, { resolve: (first: number | null) => void; reject: (err: Error) => void }>();
   let next = 0;
   let dead: Error | null = null;
@@ -174,14 +214,19 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
   worker.on('error', failAll);
   worker.on('exit', (code) => failAll(new Error(`the SQLite writer thread stopped (exit code ${code})`)));
   return {
-    write(steps) {
+    write(steps, opts) {
       if (dead) return Promise.reject(dead);
       const id = next++;
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        // The rows in clear (dates as dates): the thread seals them and builds the statements.
-        worker.postMessage({ id, steps });
-      });
+      // The rows in clear (dates as dates): the thread seals them now, and inserts them at the turn.
+      post({ id, stage: [...steps] });
+      return turn(
+        () =>
+          new Promise<number | null>((resolve, reject) => {
+            if (dead) return reject(dead);
+            waiting.set(id, { resolve, reject });
+            post({ id, chained: opts?.chained === true });
+          }),
+      );
     },
     async close() {
       if (!dead) {
@@ -189,7 +234,7 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
         const id = next++;
         await new Promise<unknown>((resolve) => {
           waiting.set(id, { resolve, reject: resolve });
-          worker.postMessage({ id, close: true });
+          post({ id, close: true });
         });
       }
       dead ??= new Error('the SQLite writer thread stopped: closed');

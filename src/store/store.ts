@@ -164,8 +164,7 @@ export class Store {
    */
   bulkWriter(): BulkWriter {
     if (this.provider === 'sqlite' && this.url && !isMemorySqlite(this.url)) {
-      const thread = sqliteThreadWriter(sqlitePath(this.url), TX_LIMIT_MS, SQLITE_CACHE_KIB, this.cipher);
-      return { write: (steps) => this.gate.run(() => thread.write(steps)), close: () => thread.close() };
+      return sqliteThreadWriter(sqlitePath(this.url), TX_LIMIT_MS, SQLITE_CACHE_KIB, this.cipher, (fn) => this.gate.run(fn));
     }
     return inTransactionWriter((fn) => this.transaction(fn), (tx) => this.sqlIn(tx), this.cipher);
   }

@@ -4,7 +4,7 @@
 import type { Core } from '../../src/core';
 import { personInputSchema } from '../../src/domain/person';
 import { personOf } from '../../src/handlers/crisis/crisis.service';
-import type { BulkWriter } from '../../src/store/bulk-writer';
+import { EARLIER_FAILED, type BulkWriter } from '../../src/store/bulk-writer';
 import { PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow } from '../../src/store/crisis.repository';
 import { coreOn } from '../helpers/core';
 import { describeEachDb, freshSqlite, type TestDb } from '../helpers/db';
@@ -49,6 +49,27 @@ describeEachDb('bulk writer', (fresh) => {
     expect(await core.store.db.seenRequest.count({ where: { key: 'twice' } })).toBe(0);
     expect(await writer.write([{ table: 'SeenRequest', columns: ['key', 'expiresAt'], rows: [['once', at]] }])).toBeNull();
     expect(await core.store.db.seenRequest.count({ where: { key: 'once' } })).toBe(1);
+  });
+
+  test('writes handed over together run one at a time, in order; a chained one after a failure is refused, the failure named', async () => {
+    const row = (name: string, value: number) => ({ table: 'Counter', columns: ['name', 'value'], rows: [[name, value]] });
+    const dup = { table: 'Counter', columns: ['name', 'value'], rows: [['chain-dup', 1], ['chain-dup', 2]] };
+    // All handed over before the first ends, as the import does.
+    const writes = [
+      writer.write([row('chain-a', 1)], { chained: true }),
+      writer.write([{ sql: `UPDATE "Counter" SET "value" = "value" + 10 WHERE "name" = 'chain-a'`, params: [] }], { chained: true }),
+      writer.write([dup], { chained: true }),
+      writer.write([row('chain-b', 1)], { chained: true }),
+      writer.write([row('chain-c', 1)], { chained: true }),
+      writer.write([row('chain-d', 1)]),
+      writer.write([row('chain-e', 1)], { chained: true }),
+    ];
+    const results = await Promise.allSettled(writes);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/unique|duplicate/i);
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: EARLIER_FAILED, message: expect.stringMatching(/batch before it failed/) });
+    // The second ran after the first: it found its row.
+    expect([await counter('chain-a'), await counter('chain-dup'), await counter('chain-b'), await counter('chain-c'), await counter('chain-d'), await counter('chain-e')]).toEqual([11, null, null, null, 1, 1]);
   });
 
   test('dates are stored as the store stores them: compared and read back exactly', async () => {

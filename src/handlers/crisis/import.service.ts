@@ -4,6 +4,7 @@
 // creating nothing new (each record keyed by its source and source id). The import is a job: it
 // survives a restart and picks up where it stopped, and its message shows the progress.
 import crypto from 'node:crypto';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { z } from 'zod/v4';
 import {
   checkBirth,
@@ -29,7 +30,7 @@ import type { Tx } from '../../store/client';
 import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
 import { indexRow, sealedOnly, type FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
-import { writeSteps, type BulkStep, type BulkWriter } from '../../store/bulk-writer';
+import { writeSteps, type BulkStep } from '../../store/bulk-writer';
 import type { SqlValue } from '../../store/sql';
 import { AuditRepository } from '../../store/audit.repository';
 import type { AuditMeta, Store } from '../../store/store';
@@ -42,6 +43,7 @@ import { parsePfif, PfifError } from './pfif';
 export const CRISIS_IMPORT_JOB = 'crisis-import';
 /** Rows a transaction: fewer commits rewrite the indexes' pages less often; larger ones hold SQLite's write lock longer. */
 const BATCH = 5000;
+const FIRST_BATCH = 1000;
 /** The name an expired PFIF placeholder is stored under. */
 export const EXPIRED_NAME = 'Expired PFIF record';
 /** Problems kept on the run for the report; the count is kept in full. */
@@ -355,29 +357,42 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     summary.problemCount++;
     if (summary.problems.length < MAX_PROBLEMS) summary.problems.push(p);
   };
-  // A pipeline of two: while one batch is written (on its own thread on SQLite, in the database's
-  // process on PostgreSQL), the next is checked, scored and sealed here.
+  // A pipeline: while batches are written (on their own thread on SQLite, in the database's
+  // process on PostgreSQL), the next is checked, scored and sealed here. Each batch's new people
+  // are handed to the writer as soon as they are ready (it queues them, each written only if the
+  // one before was), so it never waits for this thread; up to two batches wait there.
   const writer = store.bulkWriter();
   let writing: Promise<void> = Promise.resolve();
+  let before: Promise<void> = Promise.resolve();
   let batch: Row[] = [];
+  let batches = 0;
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
-    const prepared = prepareBatch(deps, runId, crisis, source, batch, mine, known, index, summary, problem, clock());
+    const prepared = await prepareBatch(deps, runId, crisis, source, batch, mine, known, index, summary, problem, clock());
     batch = [];
-    await writing;
+    batches++;
+    await before;
+    const inserted = prepared.steps.length ? writer.write(prepared.steps, { chained: true }) : Promise.resolve(null);
+    // Awaited in its turn below; marked handled now (a failure shows there).
+    inserted.catch(() => undefined);
+    const last = writing;
+    before = last;
     writing = (async () => {
-      const progressed = await writeBatch(deps, writer, meta, runId, crisis, source, prepared, mine, known, summary, problem);
-      if (!progressed) await store.transaction((tx) => tx.importRun.update({ where: { id: runId }, data: { done: prepared.doneAfter, problemCount: summary.problemCount } }));
+      await last;
+      const progressed = await writeBatch(deps, meta, runId, crisis, source, prepared, inserted, mine, known, summary, problem);
+      // Only ever forward: a later batch's rows may have been counted already.
+      if (!progressed) await store.transaction((tx) => tx.importRun.updateMany({ where: { id: runId, done: { lt: prepared.doneAfter } }, data: { done: prepared.doneAfter, problemCount: summary.problemCount } }));
       if (onBatch) await onBatch(prepared.doneAfter);
     })();
-    // Awaited at the next batch or the end; marked handled now, as reading the file goes on meanwhile.
+    // Awaited at a later batch or the end; marked handled now, as reading the file goes on meanwhile.
     writing.catch(() => undefined);
   };
   try {
     for await (const r of rows) {
       summary.total++;
       batch.push(r);
-      if (batch.length >= BATCH) await flush();
+      // The first batch small, so the writer starts early.
+      if (batch.length >= (batches === 0 ? FIRST_BATCH : BATCH)) await flush();
     }
     await flush();
     await writing;
@@ -465,12 +480,18 @@ interface PreparedBatch {
   now: Date;
 }
 
+/** Rows checked or scored between two turns of the event loop while a batch is prepared. */
+const ROWS_A_TURN = 500;
+
 /**
  * Everything that needs no database: each row checked, new people built (numbered when written),
- * scored against everyone known so far, and their rows sealed. Synchronous, so the index and the
- * maps it updates are only ever touched by one batch at a time.
+ * scored against everyone known so far. Only one batch is prepared at a time, so the index and
+ * the maps it updates are only ever touched by it and by the written batches' updates (which
+ * change records this batch reads only to compare when it is written). It gives the event loop a
+ * turn every ROWS_A_TURN rows: an answer of the writer thread is taken at once, and its next
+ * batch given its turn, instead of after the whole batch.
  */
-function prepareBatch(
+async function prepareBatch(
   deps: ImportDeps,
   runId: string,
   crisis: CrisisRecord,
@@ -482,11 +503,13 @@ function prepareBatch(
   summary: ImportSummary,
   problem: (p: ImportProblem) => void,
   now: Date,
-): PreparedBatch {
+): Promise<PreparedBatch> {
   const fresh: { row: number; p: PersonRecord; status: PersonStatus | null; notes: readonly PfifNote[] }[] = [];
   const existing: Existing[] = [];
   const additions: Addition[] = [];
+  let n = 0;
   for (const r of rows) {
+    if (++n % ROWS_A_TURN === 0) await yieldTurn();
     for (const p of r.problems) problem(p);
     if (r.notesFor) {
       const named = known.byPfifId.get(r.notesFor.personRecordId);
@@ -531,6 +554,7 @@ function prepareBatch(
   const candidates: SqlValue[][] = [];
   const notes: SqlValue[][] = [];
   for (const f of fresh) {
+    if (++n % ROWS_A_TURN === 0) await yieldTurn();
     if (f.notes.length) {
       const n = pfifNotes(f.notes, f.p.id, crisis.id, now, (column, text) => problem({ row: f.row, column, problem: text }));
       notes.push(...n.rows);
@@ -579,12 +603,12 @@ function prepareBatch(
  */
 async function writeBatch(
   deps: ImportDeps,
-  writer: BulkWriter,
   meta: AuditMeta,
   runId: string,
   crisis: CrisisRecord,
   source: string,
   b: PreparedBatch,
+  inserted: Promise<number | null>,
   mine: Map<string, PersonRecord>,
   known: Known,
   summary: ImportSummary,
@@ -593,7 +617,7 @@ async function writeBatch(
   const { store } = deps;
   const { now } = b;
   if (b.steps.length) {
-    const first = await writer.write(b.steps);
+    const first = await inserted;
     if (first === null) throw new Error('the import wrote people without numbering them');
     b.fresh.forEach((f, i) => {
       f.p.number = first + i;
@@ -631,7 +655,9 @@ async function writeBatch(
       for (const a of b.additions) {
         if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
       }
-      await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size }, done: b.doneAfter, problemCount: summary.problemCount } });
+      await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size }, problemCount: summary.problemCount } });
+      // Only ever forward: the next batch's new people may have been written (and counted) already.
+      await tx.importRun.updateMany({ where: { id: runId, done: { lt: b.doneAfter } }, data: { done: b.doneAfter } });
     });
   }
   // Each row once: updated if anything of it was written, else unchanged (a row of notes only,
