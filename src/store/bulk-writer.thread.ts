@@ -70,8 +70,10 @@ function stage(steps: BulkStep[]): BulkStep[] {
     else if ('sql' in step) params(step.params as SqlValue[]);
     else {
       const how = step.seal;
-      for (const row of step.rows as SqlValue[][]) {
-        if (how) sealRow(cipher, how, row, row);
+      const rows = step.rows as SqlValue[][];
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as SqlValue[];
+        if (how && i >= (step.sealedAhead ?? 0)) sealRow(cipher, how, row, row);
         params(row);
       }
     }

@@ -26,6 +26,21 @@ export interface InsertStep {
   tail?: string;
   numberColumn?: number;
   seal?: RowSealing;
+  /** The first this many rows are sealed already (sealAhead(): by the caller, while it waited for the writer). */
+  sealedAhead?: number;
+}
+
+/**
+ * Seals rows of the step in place, from where it was sealed up to before `upTo`, and says so on
+ * the step: the writer seals only the rest. For a caller that would otherwise wait for the writer.
+ */
+export function sealAhead(cipher: FieldCipher, step: InsertStep, upTo: number): void {
+  const how = step.seal;
+  if (!how) return;
+  const rows = step.rows as SqlValue[][];
+  const end = Math.min(upTo, rows.length);
+  for (let i = step.sealedAhead ?? 0; i < end; i++) sealRow(cipher, how, rows[i] as SqlValue[], rows[i] as SqlValue[]);
+  step.sealedAhead = Math.max(step.sealedAhead ?? 0, end);
 }
 
 /** Any other statement of the batch's transaction (a counter kept with the rows). */
@@ -102,7 +117,7 @@ function statementsOf(steps: readonly BulkStep[], cipher: FieldCipher): Statemen
       const params = new Array<SqlValue>(n * columns);
       for (let j = 0; j < n; j++) {
         const given = step.rows[i + j] as readonly SqlValue[];
-        const row = how ? sealRow(cipher, how, given) : given;
+        const row = how && i + j >= (step.sealedAhead ?? 0) ? sealRow(cipher, how, given) : given;
         for (let c = 0; c < columns; c++) params[j * columns + c] = row[c] as SqlValue;
       }
       out.push({

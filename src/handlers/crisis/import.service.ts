@@ -30,7 +30,7 @@ import type { Tx } from '../../store/client';
 import { CrisisRepository, PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow, type CrisisRecord, type PersonRecord } from '../../store/crisis.repository';
 import { indexRow, sealedOnly, type FieldAt } from '../../store/field-crypto';
 import { newId } from '../../store/ids';
-import { writeSteps, type BulkStep } from '../../store/bulk-writer';
+import { sealAhead, writeSteps, type BulkStep } from '../../store/bulk-writer';
 import type { SqlValue } from '../../store/sql';
 import { AuditRepository } from '../../store/audit.repository';
 import type { AuditMeta, Store } from '../../store/store';
@@ -371,6 +371,19 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     const prepared = await prepareBatch(deps, runId, crisis, source, batch, mine, known, index, summary, problem, clock());
     batch = [];
     batches++;
+    // The writer is behind: rather than wait, seal some of this batch's rows here (it seals the rest).
+    let behind = true;
+    before.then(
+      () => (behind = false),
+      () => (behind = false),
+    );
+    for (const step of prepared.steps) {
+      if (!('rows' in step) || !step.seal) continue;
+      while (behind && (step.sealedAhead ?? 0) < step.rows.length) {
+        sealAhead(store.cipher, step, (step.sealedAhead ?? 0) + SEAL_AHEAD_ROWS);
+        await yieldTurn();
+      }
+    }
     await before;
     const inserted = prepared.steps.length ? writer.write(prepared.steps, { chained: true }) : Promise.resolve(null);
     // Awaited in its turn below; marked handled now (a failure shows there).
@@ -482,6 +495,8 @@ interface PreparedBatch {
 
 /** Rows checked or scored between two turns of the event loop while a batch is prepared. */
 const ROWS_A_TURN = 500;
+/** Rows sealed here between two turns while the writer is behind. */
+const SEAL_AHEAD_ROWS = 100;
 
 /**
  * Everything that needs no database: each row checked, new people built (numbered when written),
