@@ -581,6 +581,14 @@ export class CrisisRepository {
    * hands bytes over as an array of numbers, one element a byte (a 7 MB file took 0.6 s and a
    * heap of 7 million elements).
    */
+  /**
+   * Keeps an uploaded file (sealed) for its import, in `sql` (the caller's transaction). Plain
+   * SQL: Prisma's SQLite adapter took 0.25 s for a 9 MB file.
+   */
+  async storeImportFile(sql: SqlRunner, runId: string, content: Uint8Array): Promise<void> {
+    await sql.run(`INSERT INTO "ImportFile" ("runId", "content") VALUES (?, ?)`, [runId, Buffer.from(content.buffer, content.byteOffset, content.byteLength)]);
+  }
+
   async importFileContent(runId: string): Promise<Buffer | null> {
     const [row] = await this.sqlRead().values(`SELECT "content" FROM "ImportFile" WHERE "runId" = ?`, [runId]);
     const v = row?.[0];

@@ -8,7 +8,8 @@ import pg from 'pg';
 import type { Tx } from './client';
 import { boundedConnectClient } from './availability';
 
-export type SqlValue = string | number | bigint | boolean | null | Date;
+/** Uint8Array: a blob (bytea on PostgreSQL). */
+export type SqlValue = string | number | bigint | boolean | null | Date | Uint8Array;
 
 export interface SqlRunner {
   readonly provider: 'sqlite' | 'postgresql';
@@ -37,7 +38,7 @@ export function dateOrNull(v: unknown): Date | null {
   return v === null || v === undefined ? null : dateOf(v);
 }
 
-export function sqliteParam(v: SqlValue): string | number | bigint | null {
+export function sqliteParam(v: SqlValue): string | number | bigint | Uint8Array | null {
   if (v instanceof Date) return sqliteDate(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   return v;
@@ -162,6 +163,7 @@ function pgLiteral(v: SqlValue): string {
     return String(v);
   }
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (v instanceof Uint8Array) return `'\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'::bytea`;
   return pg.escapeLiteral(String(pgParam(v)));
 }
 

@@ -745,7 +745,7 @@ export async function startImport(
   await deps.store.change(meta, async (w) => {
     await w.tx.importRun.create({ data: { id, crisisId: crisis.id, fileName: file.name, format: file.format, reportTo, status: 'running', startedAt: now, byId: by.id } });
     // The file is personal data too: sealed like the fields until the import drops it.
-    await w.tx.importFile.create({ data: { runId: id, content: new Uint8Array(deps.store.cipher.sealBytes(file.content, importFileAt(id))) }, select: { runId: true } });
+    await deps.store.crises.storeImportFile(deps.store.sqlIn(w.tx), id, deps.store.cipher.sealBytes(file.content, importFileAt(id)));
     // runHere: the caller runs the import itself (the console); the job only stands by behind it.
     const dueAt = opts.runHere ? new Date(now.getTime() + TAKEOVER_MS) : now;
     await deps.outbox.schedule(w.tx, { kind: CRISIS_IMPORT_JOB, key: importJobKey(id), dueAt, payload: { runId: id } });
