@@ -4,7 +4,7 @@
 import type { Core } from '../../src/core';
 import { personInputSchema } from '../../src/domain/person';
 import { personOf } from '../../src/handlers/crisis/crisis.service';
-import { EARLIER_FAILED, type BulkWriter } from '../../src/store/bulk-writer';
+import { EARLIER_FAILED, sealAhead, type BulkWriter, type InsertStep } from '../../src/store/bulk-writer';
 import { PERSON_COLUMNS, PERSON_NUMBER_COLUMN, PERSON_SEALING, personRow } from '../../src/store/crisis.repository';
 import { coreOn } from '../helpers/core';
 import { describeEachDb, freshSqlite, type TestDb } from '../helpers/db';
@@ -92,6 +92,22 @@ describeEachDb('bulk writer', (fresh) => {
     const [read] = await core.store.crises.people('bulk-c');
     expect(read).toMatchObject({ fullName: 'Wiktoria Bulk', passportNumber: 'WB7654321', phone: p.phone, email: 'w.bulk@example.org', dateOfBirth: '1980-02-03' });
     expect((await core.store.crises.byIdentifiers('bulk-c', { passport: 'wb 7654321' })).map((x) => x.id)).toEqual([p.id]);
+  });
+
+  test('rows sealed ahead by the caller are not sealed again: all read back as they went in', async () => {
+    const at = new Date('2026-11-23T10:00:00.000Z');
+    await writer.write([{ sql: `INSERT INTO "Crisis" ("id", "code", "name", "region", "status", "openedAt", "version", "updatedAt") VALUES ('ahead-c', 'AHEAD', 'Ahead', 'r', 'active', ?, 1, ?)`, params: [at, at] }]);
+    const people = ['Ada Ahead', 'Bo Behind', 'Cy Ahead'].map((fullName, i) => personOf(personInputSchema.parse({ fullName, passportNumber: `AH00000${i}`, dateOfBirth: '1980-02-03' }), { crisisId: 'ahead-c', number: 0, source: 'csv:ahead', sourceId: `A${i}`, now: at }));
+    const step: InsertStep = { table: 'Person', columns: PERSON_COLUMNS, rows: people.map((p) => personRow(p)), numberColumn: PERSON_NUMBER_COLUMN, seal: PERSON_SEALING };
+    sealAhead(core.store.cipher, step, 2);
+    expect(step.sealedAhead).toBe(2);
+    expect(String(step.rows[1]?.[PERSON_COLUMNS.indexOf('passportNumber')])).toMatch(/^enc:v1:/);
+    expect(step.rows[2]?.[PERSON_COLUMNS.indexOf('passportNumber')]).toBe('AH000002');
+    // Person numbers are unique across crises: the same counter as the test before.
+    await writer.write([reserve('person-bulk', 3), step]);
+    const read = await core.store.crises.people('ahead-c');
+    expect(read.map((p) => [p.fullName, p.passportNumber, p.dateOfBirth])).toEqual(people.map((p) => [p.fullName, p.passportNumber, '1980-02-03']));
+    expect((await core.store.crises.byIdentifiers('ahead-c', { passport: 'AH000001' })).map((x) => x.id)).toEqual([people[1]?.id]);
   });
 
   test('a write lock held by another transaction is waited for, then the batch commits', async () => {
