@@ -55,7 +55,7 @@ const MAX_PER_WEAK_KEY = 8;
 const PROGRESS_EVERY_MS = 2000;
 /**
  * An import run in the command (the console) still queues its job, this far behind it and pushed
- * back at every batch: should the process die, a server takes the import up (and resumes it) once
+ * back as batches are written (every TAKEOVER_MS / 5 at most): should the process die, a server takes the import up (and resumes it) once
  * the console has been silent this long. Longer than a transaction may last (60 s), so a slow
  * batch is not taken for a dead console.
  */
