@@ -16,8 +16,9 @@ export interface ReserveStep {
 }
 
 /**
- * Rows inserted in statements of many rows; `numberColumn` gets the reserved numbers in row order.
- * `seal`: the rows are in clear, and sealed (with their blind indexes) by the writer.
+ * Rows to insert (in statements of many rows in a transaction of the store, a statement a row on
+ * the writer thread); `numberColumn` gets the reserved numbers in row order. `seal`: the rows are
+ * in clear, and sealed (with their blind indexes) by the writer.
  */
 export interface InsertStep {
   table: string;
@@ -228,22 +229,38 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
   });
   worker.on('error', failAll);
   worker.on('exit', (code) => failAll(new Error(`the SQLite writer thread stopped (exit code ${code})`)));
+  // A batch is staged (handed to the thread, which seals it) once the batch before it has its
+  // turn: the thread takes messages in order, so it never seals a later batch while a turn, and
+  // with it every other writer of the process, waits on it. Batches below turnsGiven may be staged.
+  let turnsGiven = 0;
+  const unstaged: { id: number; steps: BulkStep[] }[] = [];
+  const stageNext = (): void => {
+    while (unstaged.length && (unstaged[0] as { id: number }).id <= turnsGiven) post({ id: (unstaged[0] as { id: number }).id, stage: (unstaged.shift() as { steps: BulkStep[] }).steps });
+  };
   return {
     write(steps, opts) {
       if (dead) return Promise.reject(dead);
       const id = next++;
-      // The rows in clear (dates as dates): the thread seals them now, and inserts them at the turn.
-      post({ id, stage: [...steps] });
+      // The rows in clear (dates as dates): the thread seals them when staged, and inserts them at the turn.
+      unstaged.push({ id, steps: [...steps] });
+      stageNext();
       return turn(
         () =>
           new Promise<number | null>((resolve, reject) => {
             if (dead) return reject(dead);
+            // Its own stage went when the turn before it came (turns come in order); then its
+            // turn, then the next batch's stage.
+            turnsGiven = Math.max(turnsGiven, id);
+            stageNext();
             waiting.set(id, { resolve, reject });
             post({ id, chained: opts?.chained === true });
+            turnsGiven = id + 1;
+            stageNext();
           }),
       );
     },
     async close() {
+      // Writes still waiting for their turn are refused when it comes (the thread is gone).
       if (!dead) {
         // The thread checkpoints what it wrote before it goes (see bulk-writer.thread.ts): a write after it waits its turn.
         const id = next++;

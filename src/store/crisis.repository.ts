@@ -577,11 +577,6 @@ export class CrisisRepository {
   }
 
   /**
-   * An import's uploaded file as stored (sealed), read with plain SQL: Prisma's SQLite adapter
-   * hands bytes over as an array of numbers, one element a byte (a 7 MB file took 0.6 s and a
-   * heap of 7 million elements).
-   */
-  /**
    * Keeps an uploaded file (sealed) for its import, in `sql` (the caller's transaction). Plain
    * SQL: Prisma's SQLite adapter took 0.25 s for a 9 MB file.
    */
@@ -589,6 +584,11 @@ export class CrisisRepository {
     await sql.run(`INSERT INTO "ImportFile" ("runId", "content") VALUES (?, ?)`, [runId, Buffer.from(content.buffer, content.byteOffset, content.byteLength)]);
   }
 
+  /**
+   * An import's uploaded file as stored (sealed), read with plain SQL: Prisma's SQLite adapter
+   * hands bytes over as an array of numbers, one element a byte (a 7 MB file took 0.6 s and a
+   * heap of 7 million elements).
+   */
   async importFileContent(runId: string): Promise<Buffer | null> {
     const [row] = await this.sqlRead().values(`SELECT "content" FROM "ImportFile" WHERE "runId" = ?`, [runId]);
     const v = row?.[0];

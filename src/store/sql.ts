@@ -163,7 +163,8 @@ function pgLiteral(v: SqlValue): string {
     return String(v);
   }
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  if (v instanceof Uint8Array) return `'\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'::bytea`;
+  // decode(): read the same whatever standard_conforming_strings is.
+  if (v instanceof Uint8Array) return `decode('${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}', 'hex')`;
   return pg.escapeLiteral(String(pgParam(v)));
 }
 

@@ -366,20 +366,18 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   let before: Promise<void> = Promise.resolve();
   let batch: Row[] = [];
   let batches = 0;
+  // Batches handed over and not yet written.
+  let pending = 0;
   const flush = async (): Promise<void> => {
     if (!batch.length) return;
     const prepared = await prepareBatch(deps, runId, crisis, source, batch, mine, known, index, summary, problem, clock());
     batch = [];
     batches++;
-    // The writer is behind: rather than wait, seal some of this batch's rows here (it seals the rest).
-    let behind = true;
-    before.then(
-      () => (behind = false),
-      () => (behind = false),
-    );
+    // The writer is behind (two batches not yet written, the older one awaited below): rather than
+    // wait, seal some of this batch's rows here (it seals the rest).
     for (const step of prepared.steps) {
       if (!('rows' in step) || !step.seal) continue;
-      while (behind && (step.sealedAhead ?? 0) < step.rows.length) {
+      while (pending >= 2 && (step.sealedAhead ?? 0) < step.rows.length) {
         sealAhead(store.cipher, step, (step.sealedAhead ?? 0) + SEAL_AHEAD_ROWS);
         await yieldTurn();
       }
@@ -390,13 +388,23 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     inserted.catch(() => undefined);
     const last = writing;
     before = last;
+    pending++;
     writing = (async () => {
       await last;
       const progressed = await writeBatch(deps, meta, runId, crisis, source, prepared, inserted, mine, known, summary, problem);
       // Only ever forward: a later batch's rows may have been counted already.
-      if (!progressed) await store.transaction((tx) => tx.importRun.updateMany({ where: { id: runId, done: { lt: prepared.doneAfter } }, data: { done: prepared.doneAfter, problemCount: summary.problemCount } }));
+      if (!progressed) {
+        await store.transaction(async (tx) => {
+          await tx.importRun.updateMany({ where: { id: runId, done: { lt: prepared.doneAfter } }, data: { done: prepared.doneAfter } });
+          await tx.importRun.updateMany({ where: { id: runId, problemCount: { lt: summary.problemCount } }, data: { problemCount: summary.problemCount } });
+        });
+      }
       if (onBatch) await onBatch(prepared.doneAfter);
     })();
+    void writing.then(
+      () => pending--,
+      () => pending--,
+    );
     // Awaited at a later batch or the end; marked handled now, as reading the file goes on meanwhile.
     writing.catch(() => undefined);
   };
@@ -605,8 +613,9 @@ async function prepareBatch(
     // Counted with the rows: a try that dies after this commit has them counted, and the next finds
     // them stored. The progress too: no commit of the main connection's a batch (see bulk-writer.thread.ts).
     steps.push({
-      sql: 'UPDATE "ImportRun" SET "imported" = "imported" + ?, "duplicates" = "duplicates" + ?, "done" = ?, "problemCount" = ? WHERE "id" = ?',
-      params: [fresh.length, candidates.length, summary.total, summary.problemCount, runId],
+      // Progress only ever forward: a written batch's updates may have counted later problems.
+      sql: 'UPDATE "ImportRun" SET "imported" = "imported" + ?, "duplicates" = "duplicates" + ?, "done" = CASE WHEN "done" < ? THEN ? ELSE "done" END, "problemCount" = CASE WHEN "problemCount" < ? THEN ? ELSE "problemCount" END WHERE "id" = ?',
+      params: [fresh.length, candidates.length, summary.total, summary.total, summary.problemCount, summary.problemCount, runId],
     });
   }
   return { fresh, existing, additions, steps, candidates: candidates.length, doneAfter: summary.total, now };
@@ -670,9 +679,10 @@ async function writeBatch(
       for (const a of b.additions) {
         if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
       }
-      await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size }, problemCount: summary.problemCount } });
+      await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size } } });
       // Only ever forward: the next batch's new people may have been written (and counted) already.
       await tx.importRun.updateMany({ where: { id: runId, done: { lt: b.doneAfter } }, data: { done: b.doneAfter } });
+      await tx.importRun.updateMany({ where: { id: runId, problemCount: { lt: summary.problemCount } }, data: { problemCount: summary.problemCount } });
     });
   }
   // Each row once: updated if anything of it was written, else unchanged (a row of notes only,
