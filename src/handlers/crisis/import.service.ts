@@ -278,6 +278,24 @@ interface Row {
   problems: ImportProblem[];
 }
 
+/**
+ * Rows of the next batch: the first FIRST_BATCH (the writer starts early), then BATCH, and near
+ * the end of the file (`left` rows, about) half of what is left: the last writes, which nothing
+ * overlaps, are short.
+ */
+function batchSize(batches: number, left: number | null): number {
+  if (batches === 0) return FIRST_BATCH;
+  if (left === null) return BATCH;
+  return Math.max(FIRST_BATCH, Math.min(BATCH, Math.ceil(left / 2)));
+}
+
+function lineBreaks(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+  // A last line without a break is a line too.
+  return b.length && b[b.length - 1] !== 10 ? n + 1 : n;
+}
+
 /** The rows of the file, streamed (CSV) or read at once (PFIF), and the header report. */
 async function rowsOf(format: 'csv' | 'pfif', content: Buffer): Promise<{ rows: AsyncIterable<Row> | Iterable<Row>; unmapped: string[]; fatal?: string }> {
   if (format === 'csv') {
@@ -335,7 +353,10 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
   // Resumed after a crash: what earlier tries committed is counted already (with their rows, in
   // the same transactions), and their rows are found stored this time.
   const summary: ImportSummary = { runId, status: 'done', total: 0, imported: run.imported, updated: run.updated, unchanged: 0, duplicates: run.duplicates, problems: [], problemCount: 0, unmapped: [] };
-  const { rows, unmapped, fatal } = await rowsOf(format, store.cipher.openBytes(file, importFileAt(runId)));
+  const content = store.cipher.openBytes(file, importFileAt(runId));
+  const { rows, unmapped, fatal } = await rowsOf(format, content);
+  // About how many rows the file has (its lines, less the header), to size the last batches.
+  const expected = format === 'csv' ? Math.max(0, lineBreaks(content) - 1) : null;
   summary.unmapped = unmapped;
   if (fatal) {
     summary.problems.push({ row: 1, column: '', problem: fatal });
@@ -412,8 +433,7 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     for await (const r of rows) {
       summary.total++;
       batch.push(r);
-      // The first batch small, so the writer starts early.
-      if (batch.length >= (batches === 0 ? FIRST_BATCH : BATCH)) await flush();
+      if (batch.length >= batchSize(batches, expected === null ? null : expected - (summary.total - batch.length))) await flush();
     }
     await flush();
     await writing;
