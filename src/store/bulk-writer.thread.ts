@@ -4,8 +4,8 @@
 // writers never deadlock upgrading a read lock).
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { EARLIER_FAILED, EARLIER_FAILED_MESSAGE, insertSql, type Answer, type BulkStep, type InsertStep, type Message, type ThreadData } from './bulk-writer';
-import { FieldCipher, sealRow } from './field-crypto';
+import { EARLIER_FAILED, EARLIER_FAILED_MESSAGE, insertSql, sealAhead, type Answer, type BulkStep, type InsertStep, type Message, type ThreadData } from './bulk-writer';
+import { FieldCipher } from './field-crypto';
 import { sqliteParam, type SqlValue } from './sql';
 
 const data = workerData as ThreadData;
@@ -69,13 +69,8 @@ function stage(steps: BulkStep[]): BulkStep[] {
     if ('reserve' in step) params(step.reserve.params as SqlValue[]);
     else if ('sql' in step) params(step.params as SqlValue[]);
     else {
-      const how = step.seal;
-      const rows = step.rows as SqlValue[][];
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i] as SqlValue[];
-        if (how && i >= (step.sealedAhead ?? 0)) sealRow(cipher, how, row, row);
-        params(row);
-      }
+      sealAhead(cipher, step, step.rows.length);
+      for (const row of step.rows as SqlValue[][]) params(row);
     }
   }
   return steps;

@@ -235,7 +235,10 @@ export function sqliteThreadWriter(file: string, busyMs: number, cacheKib: numbe
   let turnsGiven = 0;
   const unstaged: { id: number; steps: BulkStep[] }[] = [];
   const stageNext = (): void => {
-    while (unstaged.length && (unstaged[0] as { id: number }).id <= turnsGiven) post({ id: (unstaged[0] as { id: number }).id, stage: (unstaged.shift() as { steps: BulkStep[] }).steps });
+    for (let u = unstaged[0]; u && u.id <= turnsGiven; u = unstaged[0]) {
+      unstaged.shift();
+      post({ id: u.id, stage: u.steps });
+    }
   };
   return {
     write(steps, opts) {

@@ -55,9 +55,9 @@ const MAX_PER_WEAK_KEY = 8;
 const PROGRESS_EVERY_MS = 2000;
 /**
  * An import run in the command (the console) still queues its job, this far behind it and pushed
- * back as batches are written (every TAKEOVER_MS / 5 at most): should the process die, a server takes the import up (and resumes it) once
- * the console has been silent this long. Longer than a transaction may last (60 s), so a slow
- * batch is not taken for a dead console.
+ * back as batches are written (every TAKEOVER_MS / 5 at most): should the process die, a server
+ * takes the import up (and resumes it) once the console has been silent this long. Longer than a
+ * transaction may last (60 s), so a slow batch is not taken for a dead console.
  */
 export const TAKEOVER_MS = 150_000;
 /** Tries before an import is reported failed (each resumes where the last stopped). */
@@ -413,21 +413,14 @@ export async function runImport(deps: ImportDeps, runId: string, clock: () => Da
     writing = (async () => {
       await last;
       const progressed = await writeBatch(deps, meta, runId, crisis, source, prepared, inserted, mine, known, summary, problem);
-      // Only ever forward: a later batch's rows may have been counted already.
-      if (!progressed) {
-        await store.transaction(async (tx) => {
-          await tx.importRun.updateMany({ where: { id: runId, done: { lt: prepared.doneAfter } }, data: { done: prepared.doneAfter } });
-          await tx.importRun.updateMany({ where: { id: runId, problemCount: { lt: summary.problemCount } }, data: { problemCount: summary.problemCount } });
-        });
-      }
+      if (!progressed) await store.transaction((tx) => progressTo(tx, runId, prepared.doneAfter, summary.problemCount));
       if (onBatch) await onBatch(prepared.doneAfter);
     })();
+    // Awaited at a later batch or the end (this also marks a failure handled meanwhile).
     void writing.then(
       () => pending--,
       () => pending--,
     );
-    // Awaited at a later batch or the end; marked handled now, as reading the file goes on meanwhile.
-    writing.catch(() => undefined);
   };
   try {
     for await (const r of rows) {
@@ -699,10 +692,8 @@ async function writeBatch(
       for (const a of b.additions) {
         if (await addToStored(store, tx, meta, crisis, source, a, now, problem)) touched.add(a.row);
       }
-      await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size } } });
-      // Only ever forward: the next batch's new people may have been written (and counted) already.
-      await tx.importRun.updateMany({ where: { id: runId, done: { lt: b.doneAfter } }, data: { done: b.doneAfter } });
-      await tx.importRun.updateMany({ where: { id: runId, problemCount: { lt: summary.problemCount } }, data: { problemCount: summary.problemCount } });
+      if (touched.size) await tx.importRun.update({ where: { id: runId }, data: { updated: { increment: touched.size } } });
+      await progressTo(tx, runId, b.doneAfter, summary.problemCount);
     });
   }
   // Each row once: updated if anything of it was written, else unchanged (a row of notes only,
@@ -711,6 +702,12 @@ async function writeBatch(
   summary.unchanged += b.existing.filter((e) => !touched.has(e.row)).length;
   // Whether the batch's progress was written with it.
   return b.steps.length > 0 || updating;
+}
+
+/** An import's progress, only ever forward: a later batch's rows may have been counted already. */
+async function progressTo(tx: Tx, runId: string, done: number, problemCount: number): Promise<void> {
+  await tx.importRun.updateMany({ where: { id: runId, done: { lt: done } }, data: { done } });
+  await tx.importRun.updateMany({ where: { id: runId, problemCount: { lt: problemCount } }, data: { problemCount } });
 }
 
 /** Appends the notes (and a row's status) not stored yet to a stored record; the latest by source time decides its status. */
